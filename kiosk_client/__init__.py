@@ -1,0 +1,1 @@
+"""The screen agent: enrols, syncs manifests and assets, serves the player offline."""

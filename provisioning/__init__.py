@@ -1,0 +1,1 @@
+"""Enrolling screens in bulk and setting up their operating system."""

@@ -1,0 +1,1 @@
+"""Sunwall server: admin UI, JSON API, device protocol, public phone pages."""

@@ -1,0 +1,91 @@
+"""API: screens for admins, and the device protocol (enrol, manifest, assets).
+
+See docs/protocol.md. Screens authenticate with their own bearer credential; the
+manifest answers 304 when the screen's ETag is current.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request, send_from_directory
+
+import signage_layouts
+from server.api import current_actor, endpoint
+from server.api.schemas import DeviceList, DeviceOut, EnrolIn, EnrolmentCodeOut, EnrolOut, ManifestOut
+from server.db import utcnow
+from server.domain import devices, manifests
+from server.domain.errors import NotFound, Unauthenticated
+from server.extensions import db_session
+from server.models import Device, Role
+from server.realtime import kick_device
+
+
+def _device() -> Device:
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.startswith("Bearer ") else None
+    device = devices.authenticate(db_session(), token, utcnow())
+    if device is None:
+        raise Unauthenticated("屏幕凭据无效或已吊销，请重新注册。")
+    return device
+
+
+def serialise(d: Device) -> DeviceOut:
+    return DeviceOut(
+        id=d.id, name=d.name, site=d.site.name, area=d.site.area.name, kind=d.kind.value,
+        orientation=d.orientation.value, internal=d.internal, last_seen_at=d.last_seen_at,
+    )
+
+
+@endpoint("get", "/devices", summary="Screens in the caller's areas", tag="devices", response=DeviceList)
+def list_devices():
+    return DeviceList(items=[serialise(d) for d in devices.visible_devices(db_session(), current_actor())])
+
+
+@endpoint("post", "/devices/{device_id}/enrolment-codes", summary="Issue a one-time enrolment code", tag="devices", response=EnrolmentCodeOut, status=201, responses={403: "not a scheduler"})
+def new_enrolment_code(device_id: int):
+    session, now = db_session(), utcnow()
+    device = devices.get_device(session, current_actor(), device_id, Role.scheduler)
+    code = devices.issue_enrolment_code(session, device, now)
+    session.commit()
+    return EnrolmentCodeOut(code=code, expires_at=now + devices.ENROLMENT_CODE_TTL)
+
+
+@endpoint("post", "/devices/{device_id}/revoke", summary="Revoke every credential of a screen", tag="devices", response=DeviceOut, responses={403: "not a scheduler"})
+def revoke_device(device_id: int):
+    session = db_session()
+    device = devices.get_device(session, current_actor(), device_id, Role.scheduler)
+    devices.revoke_credentials(session, device, utcnow())
+    session.commit()
+    kick_device(device.id)
+    return serialise(device)
+
+
+@endpoint("post", "/device/enrol", summary="Trade a one-time enrolment code for a device credential", tag="device protocol", auth="none", body=EnrolIn, response=EnrolOut, status=201, responses={422: "code invalid, used or expired"})
+def enrol(payload: EnrolIn):
+    session = db_session()
+    device, token = devices.enrol(session, payload.code, utcnow())
+    session.commit()
+    return EnrolOut(device_id=device.id, token=token, name=device.name, site=device.site.name)
+
+
+@endpoint("get", "/device/manifest", summary="The screen's manifest (ETag / If-None-Match)", tag="device protocol", auth="device", response=ManifestOut, responses={304: "unchanged", 401: "credential invalid or revoked"})
+def manifest():
+    session, now = db_session(), utcnow()
+    device = _device()
+    devices.mark_seen(device, now)
+    session.commit()
+    body = manifests.build_manifest(
+        session, device, now, current_app.config["PUBLIC_URL"], current_app.config["SECRET_KEY"].encode()
+    )
+    etag = f'"{body["version"]}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in request.headers.get("If-None-Match", ""):
+        return "", 304, headers
+    return body, 200, headers
+
+
+@endpoint("get", "/device/assets/{path}", summary="A player file listed in the manifest's assets", tag="device protocol", auth="device", responses={404: "not a listed asset"})
+def asset(path: str):
+    _device()
+    if path not in {a["path"] for a in signage_layouts.player_assets()}:
+        raise NotFound("没有这个文件。")
+    return send_from_directory(signage_layouts.STATIC_DIR, path, max_age=86400)

@@ -1,0 +1,113 @@
+"""API: disclosures and their review."""
+
+from __future__ import annotations
+
+from flask import request
+
+from server.api import current_actor, endpoint
+from server.api.schemas import DisclosureIn, DisclosureList, DisclosureOut, ReviewIn, ReviewOut
+from server.db import utcnow
+from server.domain import disclosures
+from server.extensions import db_session
+from server.models import Disclosure, DisclosureKind, DisclosureStatus, Scope
+
+
+def serialise(d: Disclosure) -> DisclosureOut:
+    v = d.latest_version
+    return DisclosureOut(
+        id=d.id,
+        area_id=d.area_id,
+        area=d.area.name,
+        catalogue_item_id=d.catalogue_item_id,
+        kind=d.kind.value,
+        scope=d.scope.value,
+        status=d.status.value,
+        title=v.title,
+        body=v.body_source,
+        body_html=v.body_html,
+        table=v.table,
+        valid_from=d.valid_from,
+        valid_to=d.valid_to,
+        author=d.author.username,
+        version=v.number,
+        content_hash=v.content_hash,
+        reviews=[
+            ReviewOut(
+                reviewer=r.reviewer.username,
+                decision=r.decision.value,
+                content_hash=r.content_hash,
+                comment=r.comment,
+                decided_at=r.decided_at,
+            )
+            for r in d.reviews
+        ],
+    )
+
+
+def _draft(payload: DisclosureIn) -> disclosures.DraftInput:
+    return disclosures.DraftInput(
+        area_id=payload.area_id,
+        catalogue_item_id=payload.catalogue_item_id,
+        title=payload.title,
+        valid_from=payload.valid_from,
+        valid_to=payload.valid_to,
+        kind=DisclosureKind(payload.kind),
+        body=payload.body,
+        table=payload.table.model_dump() if payload.table else None,
+        scope=Scope(payload.scope) if payload.scope else None,
+    )
+
+
+@endpoint("get", "/disclosures", summary="List disclosures in the caller's areas", tag="disclosures", response=DisclosureList)
+def list_disclosures():
+    status = request.args.get("status")
+    chosen = DisclosureStatus(status) if status in DisclosureStatus._value2member_map_ else None
+    rows = disclosures.list_visible(db_session(), current_actor(), chosen)
+    return DisclosureList(items=[serialise(d) for d in rows])
+
+
+@endpoint("post", "/disclosures", summary="Create a draft", tag="disclosures", body=DisclosureIn, response=DisclosureOut, status=201, responses={422: "invalid field"})
+def create_disclosure(payload: DisclosureIn):
+    session = db_session()
+    created = disclosures.create_draft(session, current_actor(), _draft(payload), utcnow())
+    session.commit()
+    return serialise(created)
+
+
+@endpoint("get", "/disclosures/{disclosure_id}", summary="One disclosure", tag="disclosures", response=DisclosureOut, responses={404: "missing or outside the caller's areas"})
+def get_disclosure(disclosure_id: int):
+    return serialise(disclosures.get(db_session(), current_actor(), disclosure_id))
+
+
+@endpoint("put", "/disclosures/{disclosure_id}", summary="Replace a draft (adds a version)", tag="disclosures", body=DisclosureIn, response=DisclosureOut, responses={409: "not editable", 404: "not found"})
+def update_disclosure(disclosure_id: int, payload: DisclosureIn):
+    session = db_session()
+    updated = disclosures.update_draft(session, current_actor(), disclosure_id, _draft(payload), utcnow())
+    session.commit()
+    return serialise(updated)
+
+
+@endpoint("post", "/disclosures/{disclosure_id}/submit", summary="Submit a draft for review", tag="disclosures", response=DisclosureOut, responses={409: "already submitted"})
+def submit_disclosure(disclosure_id: int):
+    session = db_session()
+    done = disclosures.submit(session, current_actor(), disclosure_id, utcnow())
+    session.commit()
+    return serialise(done)
+
+
+@endpoint("post", "/disclosures/{disclosure_id}/approve", summary="Approve (never by the author)", tag="disclosures", body=ReviewIn, response=DisclosureOut, responses={403: "author or not a reviewer", 409: "not submitted or changed"})
+def approve_disclosure(disclosure_id: int, payload: ReviewIn):
+    session = db_session()
+    done = disclosures.approve(
+        session, current_actor(), disclosure_id, utcnow(), payload.comment, payload.content_hash
+    )
+    session.commit()
+    return serialise(done)
+
+
+@endpoint("post", "/disclosures/{disclosure_id}/reject", summary="Send back to the editor", tag="disclosures", body=ReviewIn, response=DisclosureOut, responses={403: "author or not a reviewer", 422: "reason missing"})
+def reject_disclosure(disclosure_id: int, payload: ReviewIn):
+    session = db_session()
+    done = disclosures.reject(session, current_actor(), disclosure_id, utcnow(), payload.comment)
+    session.commit()
+    return serialise(done)

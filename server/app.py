@@ -1,0 +1,116 @@
+"""The application factory, built from small ordered steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from server import config as config_module
+from server import notify, realtime
+from server.db import make_engine, make_sessionmaker
+from server.extensions import (
+    Database,
+    babel,
+    close_db_session,
+    csrf,
+    limiter,
+    login_manager,
+    socketio,
+)
+
+LOCALES = ("zh_CN", "en")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config_module.load(config))
+    _init_database(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+    if app.config["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"]
+        )
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    factory = make_sessionmaker(engine)
+    notify.install(factory)
+    app.extensions["sunwall.db"] = Database(engine, factory)
+    app.teardown_appcontext(close_db_session)
+
+
+def _select_locale() -> str | None:
+    if current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    chosen = request.cookies.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES, default="zh_CN")
+
+
+def _init_extensions(app: Flask) -> None:
+    csrf.init_app(app)
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    from server.web.auth import init_login
+
+    init_login(app, login_manager)
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["MESSAGE_QUEUE"],
+        ping_interval=25,
+        ping_timeout=20,
+    )
+    realtime.register(socketio)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from server.api import api
+    from server.player import player
+    from server.public import public
+    from server.web import web
+
+    app.register_blueprint(web)
+    app.register_blueprint(public)
+    app.register_blueprint(player)
+    app.register_blueprint(api)
+    csrf.exempt(api)
+
+
+def _register_errors(app: Flask) -> None:
+    from server.errors import register
+
+    register(app)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from server.web.forms import LOCAL_TZ
+
+    @app.template_filter("local_dt")
+    def local_dt(value: Any) -> str:
+        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    @app.template_filter("local_date")
+    def local_date(value: Any) -> str:
+        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d") if value else ""
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'",
+        )
+        return response

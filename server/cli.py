@@ -1,0 +1,169 @@
+"""The `sunwall` command: serve, demo, db upgrade, user create/token, kiosk."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+import click
+
+from server.db import utcnow
+
+
+def _app(extra: dict | None = None):
+    from server.app import create_app
+
+    return create_app(extra)
+
+
+@click.group()
+def main() -> None:
+    """Sunwall 阳光公开屏 — public-disclosure signage for village halls."""
+
+
+def _run(app, host: str, port: int) -> None:
+    from server.extensions import socketio
+
+    click.echo(f"Sunwall listening on http://{host}:{port}  (data: {app.config['DATA_DIR']})")
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the server (development server; see docs/deployment.md for gunicorn)."""
+    os.environ.setdefault("SUNWALL_PUBLIC_URL", f"http://{host}:{port}")
+    app = _app()
+    from server.migrate import upgrade
+
+    upgrade(app.config["DATABASE_URL"])
+    _run(app, host, port)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Seed and print, then exit.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Seed the demo township (once) and run the server."""
+    os.environ.setdefault("SUNWALL_PUBLIC_URL", f"http://{host}:{port}")
+    from server import demo as demo_data
+    from server.extensions import session_scope
+    from server.migrate import upgrade
+
+    app = _app({"DEMO": True})
+    upgrade(app.config["DATABASE_URL"])
+    data_dir = app.config["DATA_DIR"]
+    with app.app_context(), session_scope() as session:
+        if not demo_data.is_seeded(session):
+            click.echo("Seeding the demo township 清河镇 …")
+            info = demo_data.seed(session, utcnow())
+            session.flush()
+            demo_data.save_screens(data_dir, info)
+    info = demo_data.load_screens(data_dir)
+    base = app.config["PUBLIC_URL"].rstrip("/")
+    click.echo("")
+    click.echo("=" * 72)
+    click.echo(f" 阳光公开屏 Sunwall demo — {demo_data.TOWNSHIP}")
+    click.echo(f" Admin UI:   {base}/login")
+    click.echo(f" Logins:     admin, editor, reviewer, scheduler, handler, supervisor")
+    click.echo(f"             password: {demo_data.DEMO_PASSWORD}   (demo mode only)")
+    click.echo(" Screens (open one in a browser, full screen = F11):")
+    for s in info["screens"][:6]:
+        tag = "，党内" if s["internal"] else ""
+        click.echo(f"   {s['village']} {s['name']}（{s['orientation']}{tag}）: {base}/player/{s['key']}")
+    click.echo(f"   … {len(info['screens'])} screens in all; full list in {data_dir / 'demo-screens.json'}")
+    click.echo("=" * 72)
+    if not no_serve:
+        _run(app, host, port)
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to SUNWALL_DATABASE_URL (or the SQLite file)."""
+    from server.config import load
+    from server.migrate import upgrade
+
+    upgrade(load()["DATABASE_URL"])
+    click.echo("database is at the latest revision")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["admin", "editor", "reviewer", "scheduler", "handler", "supervisor"]))
+@click.option("--area", "area_ref", required=True, help="Area id or exact name the roles apply to.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--password", envvar="SUNWALL_NEW_PASSWORD", default=None,
+              help="Password (else asked; or SUNWALL_NEW_PASSWORD).")
+def user_create(username: str, roles: tuple[str, ...], area_ref: str, display_name: str, password: str | None) -> None:
+    """Create a user with ROLE(s) on an area subtree."""
+    from sqlalchemy import select
+
+    from server.domain import users
+    from server.domain.errors import DomainError
+    from server.extensions import session_scope
+    from server.models import Area, Role
+
+    app = _app()
+    if password is None:
+        password = getpass.getpass("Password: ")
+    with app.app_context():
+        try:
+            with session_scope() as session:
+                query = select(Area).where(Area.id == int(area_ref)) if area_ref.isdigit() else select(Area).where(Area.name == area_ref)
+                area = session.scalars(query).first()
+                if area is None:
+                    raise click.ClickException(f"no area {area_ref!r}")
+                users.create_user(session, username=username, password=password, display_name=display_name,
+                                  grants=[(Role(r), area) for r in roles])
+        except DomainError as err:
+            raise click.ClickException(f"{err.field}: {err.message}") from None
+    click.echo(f"created {username}")
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+def user_token(username: str, name: str) -> None:
+    """Print a new API token for USERNAME (Authorization: Bearer ...)."""
+    from server.domain import users
+    from server.domain.errors import DomainError
+    from server.extensions import session_scope
+
+    app = _app()
+    with app.app_context():
+        try:
+            with session_scope() as session:
+                token = users.issue_api_token(session, users.get_user(session, username), name)
+        except DomainError as err:
+            raise click.ClickException(err.message) from None
+    click.echo(token)
+
+
+@main.command()
+@click.option("--server", "server_url", required=True, help="The Sunwall server, e.g. https://sunwall.example.gov.cn")
+@click.option("--code", default=None, help="One-time enrolment code (first start only).")
+@click.option("--data-dir", default=None, help="Where the credential and cache live (default ~/.local/share/sunwall-kiosk).")
+@click.option("--port", default=8765, show_default=True, type=int, help="Local player port on 127.0.0.1.")
+def kiosk(server_url: str, code: str | None, data_dir: str | None, port: int) -> None:
+    """Run the screen agent: enrol, sync, cache, and serve the player on 127.0.0.1."""
+    from kiosk_client.agent import main as agent_main
+
+    sys.exit(agent_main(server_url, code, data_dir, port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""The demo township: realistic Chinese data for trying Sunwall end to end.
+
+Seeded once into an empty database (idempotent: a second run only prints the URLs).
+Demo users share the password `sunwall-demo`, which exists only in demo mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.domain import areas, devices, disclosures, feedback, users
+from server.domain.disclosures import DraftInput
+from server.models import (
+    Area,
+    AreaKind,
+    CatalogueCategory,
+    CatalogueItem,
+    CredentialKind,
+    DeviceKind,
+    DisclosureKind,
+    Orientation,
+    Role,
+    Scope,
+    Timing,
+    User,
+)
+
+DEMO_PASSWORD = "sunwall-demo"
+TOWNSHIP = "清河镇"
+VILLAGES = [
+    "东山村", "西岭村", "南湾村", "北坡村", "桃园村", "柳树村", "石桥村", "青龙村", "杏花村", "白水村",
+]
+COMMUNITY = "清河社区"
+
+CATALOGUE: list[tuple[str, list[tuple[str, Scope, Timing, str, int]]]] = [
+    ("民主决策", [
+        ("“四议两公开”决策事项", Scope.public, Timing.staged, "", 5),
+        ("村级重大事项决策结果", Scope.public, Timing.ad_hoc, "", 5),
+    ]),
+    ("思想建设", [
+        ("“三会一课”开展情况", Scope.internal, Timing.regular, "quarterly", 10),
+        ("主题党日活动安排", Scope.public, Timing.regular, "monthly", 5),
+    ]),
+    ("组织建设", [
+        ("发展党员各阶段公示", Scope.public, Timing.staged, "", 5),
+        ("预备党员转正", Scope.internal, Timing.staged, "", 5),
+    ]),
+    ("干部工作", [
+        ("村干部任免与分工", Scope.public, Timing.ad_hoc, "", 5),
+    ]),
+    ("党风廉政", [
+        ("村干部廉洁履职承诺", Scope.public, Timing.regular, "yearly", 15),
+    ]),
+    ("服务群众", [
+        ("惠民补贴与困难救助名单", Scope.public, Timing.ad_hoc, "", 5),
+        ("便民服务事项与办事指南", Scope.public, Timing.regular, "yearly", 15),
+    ]),
+    ("财务与党费", [
+        ("党费收缴情况", Scope.public, Timing.regular, "quarterly", 10),
+        ("村级财务收支明细", Scope.public, Timing.regular, "monthly", 10),
+        ("大额经费开支", Scope.public, Timing.ad_hoc, "", 5),
+    ]),
+]
+
+DEMO_USERS = [
+    ("admin", "周建国（管理员）", Role.admin),
+    ("editor", "李秀兰（经办人）", Role.editor),
+    ("reviewer", "王志强（审核人）", Role.reviewer),
+    ("scheduler", "陈晓东（排期）", Role.scheduler),
+    ("handler", "刘芳（承办人）", Role.handler),
+    ("supervisor", "赵德明（监督员）", Role.supervisor),
+]
+
+
+def is_seeded(session: Session) -> bool:
+    return (session.scalar(select(func.count(Area.id))) or 0) > 0
+
+
+def _item(session: Session, title: str) -> CatalogueItem:
+    return session.scalars(select(CatalogueItem).where(CatalogueItem.title == title)).one()
+
+
+def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """Create the demo township; returns the screens' player keys (shown once, then saved)."""
+    county = areas.create_area(session, "青山县", AreaKind.county)
+    town = areas.create_area(session, TOWNSHIP, AreaKind.township, county)
+    villages = [areas.create_area(session, n, AreaKind.village, town) for n in VILLAGES]
+    community = areas.create_area(session, COMMUNITY, AreaKind.community, town)
+    for pos, (cat_name, items) in enumerate(CATALOGUE):
+        cat = CatalogueCategory(name=cat_name, position=pos)
+        session.add(cat)
+        for ipos, (title, scope, timing, period, days) in enumerate(items):
+            cat.items.append(
+                CatalogueItem(
+                    title=title, scope=scope, timing=timing, period=period, deadline_days=days,
+                    forms="screen,board", responsible_department="镇党建办", position=ipos,
+                )
+            )
+    session.flush()
+
+    people = {
+        name: users.create_user(
+            session, username=name, password=DEMO_PASSWORD, display_name=label, grants=[(role, town)]
+        )
+        for name, label, role in DEMO_USERS
+    }
+
+    screens: list[dict[str, Any]] = []
+    for area in [*villages, community]:
+        site = areas.create_site(session, area, f"{area.name}党群服务中心", f"{TOWNSHIP}{area.name}")
+        specs = [
+            ("大厅信息屏", DeviceKind.signage, Orientation.landscape, False),
+            ("大厅查询机", DeviceKind.kiosk, Orientation.landscape, False),
+        ]
+        if area is villages[0]:
+            specs.append(("党员活动室屏", DeviceKind.signage, Orientation.landscape, True))
+            specs.append(("门口竖屏", DeviceKind.signage, Orientation.portrait, False))
+        for name, kind, orient, internal in specs:
+            device = devices.create_device(session, site, name, kind, orient, internal)
+            key = devices.issue_credential(session, device, CredentialKind.browser)
+            screens.append(
+                {"device_id": device.id, "village": area.name, "name": name, "key": key,
+                 "internal": internal, "orientation": orient.value, "kind": kind.value}
+            )
+
+    editor, reviewer = people["editor"], people["reviewer"]
+    start = now - dt.timedelta(days=3)
+    made = []
+
+    def publish(area: Area, item: str, title: str, body: str = "", table: dict | None = None,
+                days: int | None = 30) -> None:
+        data = DraftInput(
+            area_id=area.id, catalogue_item_id=_item(session, item).id, title=title,
+            valid_from=start, valid_to=(now + dt.timedelta(days=days)) if days else None,
+            kind=DisclosureKind.table if table else DisclosureKind.notice, body=body, table=table,
+        )
+        d = disclosures.create_draft(session, editor, data, start)
+        disclosures.submit(session, editor, d.id, start)
+        disclosures.approve(session, reviewer, d.id, start + dt.timedelta(hours=2), "同意公开")
+        made.append(d)
+
+    for area in [*villages, community]:
+        publish(area, "主题党日活动安排", f"{area.name}11月主题党日活动安排",
+                f"## 活动主题\n\n学习贯彻党的二十届四中全会精神。\n\n## 时间地点\n\n- 时间：11月28日上午9:00\n- 地点：{area.name}党群服务中心二楼会议室\n\n请全体党员**准时参加**，因故不能参加的请提前向支部书记请假。")
+    east, west, south = villages[0], villages[1], villages[2]
+    publish(town, "便民服务事项与办事指南", "清河镇便民服务中心办事指南",
+            "## 可办理事项\n\n- 城乡居民医保参保登记\n- 高龄津贴申请\n- 农村危房改造申请\n\n**办公时间**：工作日 8:30–12:00，14:30–17:30。\n\n咨询电话：0571-8888 1234", days=None)
+    publish(east, "党费收缴情况", "东山村党支部2026年第三季度党费收缴情况",
+            "按照《中国共产党党费收缴、使用和管理的规定》，现将本季度党费收缴情况公示如下。",
+            {"columns": ["姓名", "月均应交（元）", "7月", "8月", "9月", "合计（元）"],
+             "rows": [["张国华", "10.00", "10.00", "10.00", "10.00", "30.00"],
+                      ["李春梅", "5.00", "5.00", "5.00", "5.00", "15.00"],
+                      ["王建军", "20.00", "20.00", "20.00", "20.00", "60.00"],
+                      ["赵玉珍", "0.20", "0.20", "0.20", "0.20", "0.60"],
+                      ["陈立新", "12.50", "12.50", "12.50", "12.50", "37.50"]]})
+    publish(east, "村级财务收支明细", "东山村2026年10月财务收支明细",
+            "本月收支已经村务监督委员会审核。",
+            {"columns": ["日期", "摘要", "收入（元）", "支出（元）", "经手人"],
+             "rows": [["10-08", "上级转移支付（村级运转经费）", "50,000.00", "", "会计"],
+                      ["10-12", "村道路灯维修", "", "3,260.00", "张国华"],
+                      ["10-20", "集体鱼塘承包费", "12,000.00", "", "会计"],
+                      ["10-25", "环境卫生保洁劳务", "", "4,800.00", "李春梅"],
+                      ["10-31", "办公用品", "", "586.50", "会计"]]})
+    publish(west, "惠民补贴与困难救助名单", "西岭村2026年度困难群众临时救助名单公示",
+            "公示期 7 天。如有异议，请向村务监督委员会或镇民政办反映。",
+            {"columns": ["姓名", "身份证号", "联系电话", "救助事由", "金额（元）"],
+             "rows": [["孙福来", "330122195603121234", "13812345678", "因病致困", "2,000"],
+                      ["周桂英", "33012219480215002X", "13967781234", "独居老人冬季取暖", "800"],
+                      ["吴小军", "330122198809301215", "15857123456", "意外伤残", "3,000"]]}, days=7)
+    publish(east, "预备党员转正", "关于刘海燕同志预备党员转正的党内公示",
+            "刘海燕同志预备期满，支部拟于12月5日召开党员大会讨论其转正申请。党员如有意见，请于12月4日前向支部反映。")
+    publish(east, "村干部任免与分工", "东山村“两委”班子成员分工调整",
+            "## 分工\n\n| 姓名 | 职务 | 分管工作 |\n| --- | --- | --- |\n| 张国华 | 党支部书记、村委会主任 | 全面工作 |\n| 李春梅 | 支部委员 | 妇联、计生、党建 |\n| 王建军 | 村委委员 | 农业、水利、安全生产 |")
+    publish(south, "大额经费开支", "南湾村文化礼堂修缮工程经费支出公开",
+            "经村民代表会议表决通过，文化礼堂修缮工程总投资 **18.6 万元**，已完成竣工验收。\n\n- 施工单位：青山县某建筑公司\n- 资金来源：上级补助 12 万元，村集体 6.6 万元")
+    publish(west, "“四议两公开”决策事项", "西岭村关于实施高标准农田建设的决议公开",
+            "## 决策过程\n\n1. 党支部提议（10月9日）\n2. “两委”会议商议（10月12日）\n3. 党员大会审议（10月16日）\n4. 村民代表会议决议（10月20日）\n\n## 决议结果\n\n同意实施 320 亩高标准农田建设项目，到会代表 41 人，同意 39 人。")
+    publish(town, "村干部廉洁履职承诺", "清河镇村干部廉洁履职“十不准”",
+            "- 不准违规决策\n- 不准虚报冒领惠农资金\n- 不准优亲厚友\n- 不准收受礼金\n\n监督举报电话：12388", days=None)
+    session.flush()
+
+    asked = [
+        (east, made[0], "question", "主题党日能带家属旁听吗？", "欢迎群众旁听，请在活动开始前到服务中心登记。", True),
+        (east, None, "suggestion", "村口路灯晚上不亮，希望尽快修一下。", "已于10月12日完成维修，感谢您的监督。", True),
+        (west, None, "opinion", "救助名单能不能在村务公开栏也贴一份？", "已同步张贴在村务公开栏，公示期 7 天。", True),
+        (east, None, "question", "高龄津贴需要带哪些材料？", None, False),
+        (south, None, "suggestion", "文化礼堂晚上能不能开放给广场舞队？", None, False),
+        (west, None, "report", "有人反映低保评定不公平，请核查。", None, False),
+    ]
+    for area, disc, kind, body, answer, public in asked:
+        ticket = feedback.submit(
+            session, feedback.FeedbackInput(kind=kind, body=body), area=area,
+            disclosure=disc, device_id=None, now=now - dt.timedelta(days=2),
+        )
+        if answer:
+            feedback.answer(session, people["handler"], ticket.id, answer, public, now - dt.timedelta(days=1))
+    session.flush()
+    return {"screens": screens}
+
+
+def save_screens(data_dir: Path, info: dict[str, Any]) -> None:
+    path = data_dir / "demo-screens.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(info, fh, ensure_ascii=False, indent=1)
+
+
+def load_screens(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / "demo-screens.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"screens": []}
+
+
+def demo_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))

@@ -1,0 +1,252 @@
+"""Disclosures: drafting, submitting and four-eyes review.
+
+Nothing reaches a screen without approval by a reviewer who is not the author; the
+approval names the exact version by its content hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from server.domain import changes, content
+from server.domain.access import area_clause, area_in_scope, require
+from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.models import (
+    Area,
+    CatalogueItem,
+    Disclosure,
+    DisclosureKind,
+    DisclosureStatus,
+    DisclosureVersion,
+    Review,
+    ReviewDecision,
+    Role,
+    Scope,
+    User,
+)
+
+EDITABLE = (DisclosureStatus.draft, DisclosureStatus.rejected)
+STATUS_LABELS = {
+    DisclosureStatus.draft: "草稿",
+    DisclosureStatus.submitted: "待审核",
+    DisclosureStatus.approved: "已发布",
+    DisclosureStatus.rejected: "已退回",
+    DisclosureStatus.withdrawn: "已撤回",
+}
+
+
+@dataclass
+class DraftInput:
+    area_id: int
+    catalogue_item_id: int
+    title: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None = None
+    kind: DisclosureKind = DisclosureKind.notice
+    body: str = ""
+    table: dict[str, Any] | None = None
+    scope: Scope | None = None
+
+
+def visible_query(user: User) -> Select[tuple[Disclosure]]:
+    return select(Disclosure).join(Disclosure.area).where(area_clause(user))
+
+
+def get(session: Session, user: User, disclosure_id: int) -> Disclosure:
+    found = session.scalar(visible_query(user).where(Disclosure.id == disclosure_id))
+    if found is None:
+        raise NotFound("未找到该公开事项。")
+    return found
+
+
+def list_visible(
+    session: Session, user: User, status: DisclosureStatus | None = None, limit: int = 200
+) -> list[Disclosure]:
+    query = visible_query(user).order_by(Disclosure.updated_at.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Disclosure.status == status)
+    return list(session.scalars(query))
+
+
+def _validated(session: Session, data: DraftInput) -> tuple[CatalogueItem, Scope, dict[str, Any]]:
+    item = session.get(CatalogueItem, data.catalogue_item_id)
+    if item is None:
+        raise ValidationFailed("请选择有效的目录项。", field="catalogue_item_id")
+    scope = data.scope or item.scope
+    if item.scope is Scope.internal and scope is not Scope.internal:
+        raise ValidationFailed("该目录项只能在党内公开。", field="scope")
+    if data.valid_from.tzinfo is None or (data.valid_to and data.valid_to.tzinfo is None):
+        raise ValidationFailed("时间必须带时区。", field="valid_from")
+    if data.valid_to is not None and data.valid_to <= data.valid_from:
+        raise ValidationFailed("结束时间必须晚于开始时间。", field="valid_to")
+    title = content.clean_title(data.title)
+    snapshot: dict[str, Any] = {"title": title, "body_source": "", "body_html": "", "table": None}
+    if data.kind is DisclosureKind.notice:
+        body = content.clean_body(data.body)
+        if not body:
+            raise ValidationFailed("正文不能为空。", field="body")
+        snapshot.update(body_source=body, body_html=content.render_markdown(body))
+    else:
+        snapshot["table"] = content.clean_table(data.table)
+        body = content.clean_body(data.body)
+        snapshot.update(body_source=body, body_html=content.render_markdown(body))
+    return item, scope, snapshot
+
+
+def _new_version(disclosure: Disclosure, author: User, snapshot: dict[str, Any]) -> None:
+    number = len(disclosure.versions) + 1
+    hashed = {
+        **snapshot,
+        "kind": disclosure.kind.value,
+        "scope": disclosure.scope.value,
+        "area_id": disclosure.area_id,
+        "catalogue_item_id": disclosure.catalogue_item_id,
+        "valid_from": disclosure.valid_from.isoformat(),
+        "valid_to": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
+        "number": number,
+    }
+    disclosure.versions.append(
+        DisclosureVersion(
+            number=number,
+            created_by_id=author.id,
+            content_hash=content.content_hash(hashed),
+            **snapshot,
+        )
+    )
+
+
+def create_draft(session: Session, user: User, data: DraftInput, now: dt.datetime) -> Disclosure:
+    area = area_in_scope(session, user, data.area_id, Role.editor)
+    item, scope, snapshot = _validated(session, data)
+    disclosure = Disclosure(
+        area=area,
+        catalogue_item=item,
+        kind=data.kind,
+        scope=scope,
+        title=snapshot["title"],
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        author=user,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(disclosure)
+    session.flush()
+    _new_version(disclosure, user, snapshot)
+    session.flush()
+    return disclosure
+
+
+def update_draft(
+    session: Session, user: User, disclosure_id: int, data: DraftInput, now: dt.datetime
+) -> Disclosure:
+    disclosure = get(session, user, disclosure_id)
+    require(user, disclosure.area, Role.editor)
+    if disclosure.status not in EDITABLE:
+        raise Conflict("只有草稿或被退回的事项可以修改。")
+    area = area_in_scope(session, user, data.area_id, Role.editor)
+    item, scope, snapshot = _validated(session, data)
+    disclosure.area, disclosure.catalogue_item, disclosure.scope = area, item, scope
+    disclosure.kind, disclosure.title = data.kind, snapshot["title"]
+    disclosure.valid_from, disclosure.valid_to = data.valid_from, data.valid_to
+    disclosure.status, disclosure.updated_at = DisclosureStatus.draft, now
+    session.flush()
+    _new_version(disclosure, user, snapshot)
+    session.flush()
+    return disclosure
+
+
+def submit(session: Session, user: User, disclosure_id: int, now: dt.datetime) -> Disclosure:
+    disclosure = get(session, user, disclosure_id)
+    require(user, disclosure.area, Role.editor)
+    if disclosure.status not in EDITABLE:
+        raise Conflict("该事项已提交或已发布，不能重复提交。")
+    disclosure.status, disclosure.updated_at = DisclosureStatus.submitted, now
+    session.flush()
+    return disclosure
+
+
+def _review(
+    session: Session,
+    user: User,
+    disclosure_id: int,
+    decision: ReviewDecision,
+    now: dt.datetime,
+    comment: str,
+    expected_hash: str | None,
+) -> Disclosure:
+    disclosure = get(session, user, disclosure_id)
+    require(user, disclosure.area, Role.reviewer)
+    if disclosure.author_id == user.id:
+        raise Forbidden("不能审核自己起草的事项，请由其他审核人审核。")
+    if disclosure.status is not DisclosureStatus.submitted:
+        raise Conflict("只有待审核的事项可以审核。")
+    version = disclosure.latest_version
+    if expected_hash is not None and expected_hash != version.content_hash:
+        raise Conflict("内容已被修改，请重新查看后再审核。", field="content_hash")
+    if len(comment) > 500:
+        raise ValidationFailed("审核意见最多 500 个字。", field="comment")
+    if decision is ReviewDecision.rejected and not comment.strip():
+        raise ValidationFailed("退回时请写明原因。", field="comment")
+    session.add(
+        Review(
+            disclosure=disclosure,
+            version=version,
+            reviewer=user,
+            decision=decision,
+            content_hash=version.content_hash,
+            comment=comment.strip(),
+            decided_at=now,
+        )
+    )
+    disclosure.updated_at = now
+    if decision is ReviewDecision.approved:
+        disclosure.status = DisclosureStatus.approved
+        disclosure.published_version = version
+        changes.record(
+            session,
+            changes.LoopChanged(disclosure.area_id, internal_only=disclosure.scope is Scope.internal),
+        )
+    else:
+        disclosure.status = DisclosureStatus.rejected
+    session.flush()
+    return disclosure
+
+
+def approve(
+    session: Session,
+    user: User,
+    disclosure_id: int,
+    now: dt.datetime,
+    comment: str = "",
+    expected_hash: str | None = None,
+) -> Disclosure:
+    return _review(session, user, disclosure_id, ReviewDecision.approved, now, comment, expected_hash)
+
+
+def reject(
+    session: Session, user: User, disclosure_id: int, now: dt.datetime, comment: str
+) -> Disclosure:
+    return _review(session, user, disclosure_id, ReviewDecision.rejected, now, comment, None)
+
+
+def shown_in_area(session: Session, area: Area, now: dt.datetime, internal: bool) -> list[Disclosure]:
+    """Approved disclosures in effect at `now` for a screen in `area` (own area and ancestors)."""
+    scopes = [Scope.public, Scope.internal] if internal else [Scope.public]
+    query = (
+        select(Disclosure)
+        .where(
+            Disclosure.area_id.in_(area.ancestor_ids()),
+            Disclosure.status == DisclosureStatus.approved,
+            Disclosure.scope.in_(scopes),
+            Disclosure.valid_from <= now,
+            (Disclosure.valid_to.is_(None)) | (Disclosure.valid_to > now),
+        )
+        .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc())
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,194 @@
+"""Feedback tickets: submission from a phone, the handler's answer, the echo wall.
+
+Every submission gets a ticket code at once; nothing is lost. Authors' names and phones
+never leave the admin side; the echo wall shows only answers marked public, anonymised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain import changes
+from server.domain.access import area_clause, require
+from server.domain.errors import Conflict, NotFound, ValidationFailed
+from server.domain.masking import mask_text
+from server.domain.secrets import readable_code
+from server.models import (
+    Area,
+    Disclosure,
+    Feedback,
+    FeedbackAnswer,
+    FeedbackKind,
+    FeedbackStatus,
+    Role,
+    User,
+)
+
+MAX_BODY = 1000
+MAX_ANSWER = 2000
+ANSWER_WORKING_DAYS = 5
+KIND_LABELS = {
+    FeedbackKind.opinion: "意见",
+    FeedbackKind.suggestion: "建议",
+    FeedbackKind.question: "咨询",
+    FeedbackKind.report: "举报",
+}
+STATUS_LABELS = {FeedbackStatus.open: "待答复", FeedbackStatus.answered: "已答复"}
+
+
+@dataclass
+class FeedbackInput:
+    kind: str
+    body: str
+    anonymous: bool = True
+    name: str = ""
+    phone: str = ""
+
+
+def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
+    """Monday–Friday working days; the Chinese holiday calendar comes with ticket routing."""
+    current = start
+    while days > 0:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def submit(
+    session: Session,
+    data: FeedbackInput,
+    *,
+    area: Area,
+    disclosure: Disclosure | None,
+    device_id: int | None,
+    now: dt.datetime,
+) -> Feedback:
+    try:
+        kind = FeedbackKind(data.kind)
+    except ValueError:
+        raise ValidationFailed("请选择类型：意见、建议、咨询或举报。", field="kind") from None
+    body = (data.body or "").strip()
+    if not body:
+        raise ValidationFailed("请填写内容。", field="body")
+    if len(body) > MAX_BODY:
+        raise ValidationFailed(f"内容最多 {MAX_BODY} 个字，现在有 {len(body)} 个。", field="body")
+    name = " ".join((data.name or "").split())
+    phone = "".join((data.phone or "").split())
+    if len(name) > 32:
+        raise ValidationFailed("姓名最多 32 个字。", field="name")
+    if phone and not (phone.isdigit() and 7 <= len(phone) <= 15):
+        raise ValidationFailed("电话号码只能是 7–15 位数字。", field="phone")
+    anonymous = data.anonymous or not (name or phone)
+    feedback = Feedback(
+        ticket_code=_unique_ticket(session),
+        area=area,
+        disclosure=disclosure,
+        device_id=device_id,
+        kind=kind,
+        body=body,
+        anonymous=anonymous,
+        author_name="" if anonymous else name,
+        author_phone="" if anonymous else phone,
+        created_at=now,
+        due_at=add_working_days(now, ANSWER_WORKING_DAYS),
+    )
+    session.add(feedback)
+    session.flush()
+    return feedback
+
+
+def _unique_ticket(session: Session) -> str:
+    while True:
+        code = readable_code(8)
+        if session.scalar(select(Feedback.id).where(Feedback.ticket_code == code)) is None:
+            return code
+
+
+def by_ticket(session: Session, code: str) -> Feedback:
+    code = (code or "").strip().upper()
+    found = session.scalar(select(Feedback).where(Feedback.ticket_code == code)) if code else None
+    if found is None:
+        raise NotFound("没有这个回执号。")
+    return found
+
+
+def inbox(
+    session: Session, user: User, status: FeedbackStatus | None = None, limit: int = 200
+) -> list[Feedback]:
+    query = (
+        select(Feedback)
+        .join(Feedback.area)
+        .where(area_clause(user))
+        .order_by(Feedback.status, Feedback.due_at)
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(Feedback.status == status)
+    return list(session.scalars(query))
+
+
+def get(session: Session, user: User, feedback_id: int) -> Feedback:
+    found = session.scalar(
+        select(Feedback).join(Feedback.area).where(area_clause(user), Feedback.id == feedback_id)
+    )
+    if found is None:
+        raise NotFound("未找到该反馈。")
+    return found
+
+
+def answer(
+    session: Session, user: User, feedback_id: int, body: str, public: bool, now: dt.datetime
+) -> FeedbackAnswer:
+    feedback = get(session, user, feedback_id)
+    require(user, feedback.area, Role.handler)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed("请填写答复内容。", field="body")
+    if len(body) > MAX_ANSWER:
+        raise ValidationFailed(f"答复最多 {MAX_ANSWER} 个字。", field="body")
+    if feedback.kind is FeedbackKind.report and public:
+        raise Conflict("举报的处理结果只私下告知举报人，不能上回音壁。", field="public")
+    reply = FeedbackAnswer(feedback=feedback, handler=user, body=body, public=public, answered_at=now)
+    session.add(reply)
+    feedback.status = FeedbackStatus.answered
+    session.flush()
+    if public:
+        changes.record(session, changes.LoopChanged(feedback.area_id))
+    return reply
+
+
+@dataclass(frozen=True)
+class EchoEntry:
+    """One anonymised question and answer, safe for any public screen."""
+
+    kind_label: str
+    asked_at: dt.datetime
+    question: str
+    answer: str
+    answered_at: dt.datetime
+
+
+def echo_wall(session: Session, area: Area, limit: int = 6) -> list[EchoEntry]:
+    query = (
+        select(FeedbackAnswer)
+        .join(FeedbackAnswer.feedback)
+        .join(Feedback.area)
+        .where(FeedbackAnswer.public.is_(True), Area.path.startswith(area.path, autoescape=True))
+        .order_by(FeedbackAnswer.answered_at.desc())
+        .limit(limit)
+    )
+    return [
+        EchoEntry(
+            kind_label=KIND_LABELS[a.feedback.kind],
+            asked_at=a.feedback.created_at,
+            question=mask_text(a.feedback.body),
+            answer=mask_text(a.body),
+            answered_at=a.answered_at,
+        )
+        for a in session.scalars(query)
+    ]

@@ -1,0 +1,146 @@
+"""Per-screen manifests: what a screen plays, as data plus pre-rendered boards.
+
+`plan_loop` is pure (rows and `now` in, loop and the next moment it changes out);
+`build_manifest` gathers the rows for one screen and renders the boards with the
+shared `signage_layouts` templates. The manifest's version is a hash of its content,
+so an unchanged loop keeps its ETag and screens get 304s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import signage_layouts
+from server.domain import content, feedback, qrlinks
+from server.models import Device, Disclosure, DisclosureKind, DisclosureStatus, Scope
+
+BOARD_SECONDS = {"notice": 15, "table": 20, "echo_wall": 20}
+DEVICE_KIND_LABELS = {"signage": "信息屏", "kiosk": "查询机"}
+
+
+@dataclass(frozen=True)
+class LoopCandidate:
+    disclosure_id: int
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+
+
+def plan_loop(
+    candidates: list[LoopCandidate], now: dt.datetime
+) -> tuple[list[LoopCandidate], dt.datetime | None]:
+    """Those in effect at `now` (newest first kept in input order) and the next change time."""
+    shown = [c for c in candidates if c.valid_from <= now and (c.valid_to is None or c.valid_to > now)]
+    edges = [c.valid_from for c in candidates if c.valid_from > now]
+    edges += [c.valid_to for c in shown if c.valid_to is not None]
+    return shown, min(edges) if edges else None
+
+
+def _candidates(session: Session, device: Device, now: dt.datetime) -> list[Disclosure]:
+    scopes = [Scope.public, Scope.internal] if device.internal else [Scope.public]
+    area = device.site.area
+    query = (
+        select(Disclosure)
+        .where(
+            Disclosure.area_id.in_(area.ancestor_ids()),
+            Disclosure.status == DisclosureStatus.approved,
+            Disclosure.scope.in_(scopes),
+            (Disclosure.valid_to.is_(None)) | (Disclosure.valid_to > now),
+        )
+        .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def build_manifest(
+    session: Session, device: Device, now: dt.datetime, public_url: str, qr_secret: bytes
+) -> dict[str, Any]:
+    rows = {d.id: d for d in _candidates(session, device, now)}
+    shown, next_change_at = plan_loop(
+        [LoopCandidate(d.id, d.valid_from, d.valid_to) for d in rows.values()], now
+    )
+    site, area = device.site, device.site.area
+    boards = []
+    for cand in shown:
+        disclosure = rows[cand.disclosure_id]
+        version = disclosure.published_version
+        if version is None:
+            continue
+        qr_url = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("d", disclosure.id, device.id))
+        data = {
+            "title": version.title,
+            "kind": disclosure.kind.value,
+            "scope": disclosure.scope.value,
+            "area": disclosure.area.name,
+            "category": disclosure.catalogue_item.category.name,
+            "catalogue_item": disclosure.catalogue_item.title,
+            "valid_from": disclosure.valid_from.isoformat(),
+            "valid_to": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
+            "body_html": version.body_html,
+            "table": version.table if disclosure.kind is DisclosureKind.table else None,
+            "qr_url": qr_url,
+        }
+        boards.append(
+            {
+                "id": f"d{disclosure.id}",
+                "kind": disclosure.kind.value,
+                "title": version.title,
+                "content_hash": version.content_hash,
+                "duration": BOARD_SECONDS[disclosure.kind.value],
+                "qr_url": qr_url,
+                "html": signage_layouts.render_board(disclosure.kind.value, data),
+            }
+        )
+    echo = feedback.echo_wall(session, area)
+    echo_qr = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("e", area.id, device.id))
+    echo_data = {
+        "title": f"{area.name}回音壁",
+        "area": area.name,
+        "qr_url": echo_qr,
+        "entries": [
+            {
+                "kind": e.kind_label,
+                "question": e.question,
+                "answer": e.answer,
+                "answered_at": e.answered_at.isoformat(),
+            }
+            for e in echo
+        ],
+    }
+    boards.append(
+        {
+            "id": f"e{area.id}",
+            "kind": "echo_wall",
+            "title": echo_data["title"],
+            "content_hash": content.content_hash(echo_data),
+            "duration": BOARD_SECONDS["echo_wall"],
+            "qr_url": echo_qr,
+            "html": signage_layouts.render_board("echo_wall", echo_data),
+        }
+    )
+    titles = [b["title"] for b in boards if b["kind"] != "echo_wall"][:5]
+    ticker = f"欢迎来到{site.name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
+    if titles:
+        ticker += "　最新公开：" + "；".join(titles)
+    body: dict[str, Any] = {
+        "device": {
+            "id": device.id,
+            "name": device.name,
+            "kind": device.kind.value,
+            "orientation": device.orientation.value,
+            "internal": device.internal,
+        },
+        "site": {"id": site.id, "name": site.name, "area": area.name},
+        "layout": signage_layouts.layout_for(device.kind.value, device.orientation.value),
+        "ticker": ticker,
+        "boards": boards,
+        "next_change_at": next_change_at.isoformat() if next_change_at else None,
+        "assets": signage_layouts.player_assets(),
+    }
+    body["version"] = content.content_hash(body)
+    body["generated_at"] = now.isoformat()
+    return body

@@ -1,0 +1,93 @@
+"""Errors mapped to status codes in one place: JSON for /api, friendly pages elsewhere.
+
+Clients never see a stack trace or SQL; unexpected errors are logged and answered 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from server.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+STATUS = {
+    ValidationFailed: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Unauthenticated: 401,
+}
+HTTP_MESSAGES = {
+    400: "请求格式不正确。",
+    401: "请先登录。",
+    403: "你没有权限进行此操作。",
+    404: "页面不存在，或者二维码已失效。",
+    405: "不支持该请求方式。",
+    413: "上传的内容太大。",
+    422: "填写的内容有误。",
+    429: "操作太频繁了，请稍后再试。",
+    500: "服务器出了点问题，请稍后再试。",
+}
+
+
+def status_for(error: DomainError) -> int:
+    for cls, status in STATUS.items():
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(status: int, code: str, message: str, details: dict[str, Any] | None = None):
+    response = jsonify({"code": code, "message": message, "details": details or {}})
+    response.status_code = status
+    return response
+
+
+def _page(status: int, message: str):
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        status = status_for(error)
+        if wants_json():
+            return api_error(status, error.code, error.message, error.details)
+        return _page(status, error.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        message = "页面已过期或来源不明（缺少 CSRF 令牌），请刷新页面后重试。"
+        if wants_json():
+            return api_error(400, "csrf_failed", message)
+        return _page(400, message)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        status = error.code or 500
+        message = HTTP_MESSAGES.get(status, error.description or "")
+        if wants_json():
+            code = (error.name or "error").lower().replace(" ", "_")
+            return api_error(status, code, message)
+        return _page(status, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return api_error(500, "internal_error", HTTP_MESSAGES[500])
+        return _page(500, HTTP_MESSAGES[500])

@@ -1,0 +1,30 @@
+"""Every model, imported so that `Base.metadata` knows all tables."""
+
+from server.models.areas import Area, AreaKind, Site
+from server.models.catalogue import CatalogueCategory, CatalogueItem, Scope, Timing
+from server.models.devices import (
+    CredentialKind,
+    Device,
+    DeviceCredential,
+    DeviceKind,
+    EnrolmentCode,
+    Orientation,
+)
+from server.models.disclosures import (
+    Disclosure,
+    DisclosureKind,
+    DisclosureStatus,
+    DisclosureVersion,
+    Review,
+    ReviewDecision,
+)
+from server.models.feedback import Feedback, FeedbackAnswer, FeedbackKind, FeedbackStatus
+from server.models.users import ApiToken, Role, RoleGrant, User
+
+__all__ = [
+    "ApiToken", "Area", "AreaKind", "CatalogueCategory", "CatalogueItem", "CredentialKind",
+    "Device", "DeviceCredential", "DeviceKind", "Disclosure", "DisclosureKind",
+    "DisclosureStatus", "DisclosureVersion", "EnrolmentCode", "Feedback", "FeedbackAnswer",
+    "FeedbackKind", "FeedbackStatus", "Orientation", "Review", "ReviewDecision", "Role",
+    "RoleGrant", "Scope", "Site", "Timing", "User",
+]

@@ -1,0 +1,49 @@
+"""Areas form the tree every permission is scoped to; sites are the halls in them."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, ValueEnum
+
+
+class AreaKind(enum.Enum):
+    county = "county"
+    township = "township"
+    village = "village"
+    community = "community"
+    department = "department"
+    enterprise = "enterprise"
+
+
+class Area(Base):
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[AreaKind] = mapped_column(ValueEnum(AreaKind))
+    # Materialised path "/1/4/9/": a subtree is every path starting with the root's path.
+    path: Mapped[str] = mapped_column(String(400), index=True, default="")
+
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
+    sites: Mapped[list[Site]] = relationship(back_populates="area")
+
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+
+class Site(Base):
+    """A hall (村级党群服务中心) holding one or more screens."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200), default="")
+
+    area: Mapped[Area] = relationship(back_populates="sites")

@@ -1,0 +1,126 @@
+"""Phone pages reached from a board's QR code: the full item, feedback, ticket status.
+
+Public output only: internal items never render here, authors' names and phones never
+appear, and a bad or forged QR path gets the same friendly 404 as a missing one.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
+
+from server.db import utcnow
+from server.domain import feedback, qrlinks
+from server.domain.errors import ValidationFailed
+from server.extensions import db_session, limiter
+from server.models import Area, Device, Disclosure, DisclosureStatus, Scope
+
+public = Blueprint("public", __name__)
+
+
+class FeedbackForm(FlaskForm):
+    kind = RadioField(
+        "类型",
+        choices=[("opinion", "意见"), ("suggestion", "建议"), ("question", "咨询"), ("report", "举报")],
+        default="question",
+    )
+    body = TextAreaField("内容")
+    anonymous = BooleanField("匿名提交（不留姓名和电话）", default=True)
+    name = StringField("姓名（选填）")
+    phone = StringField("电话（选填，仅工作人员可见）")
+
+
+def _resolve(token: str):
+    """The board a QR token names: (area, disclosure or None, device)."""
+    target = qrlinks.parse_token(current_app.config["SECRET_KEY"].encode(), token)
+    if target is None:
+        abort(404)
+    session = db_session()
+    device = session.get(Device, target.device_id)
+    if device is None:
+        abort(404)
+    if target.kind == "e":
+        area = session.get(Area, target.board_id)
+        if area is None:
+            abort(404)
+        return area, None, device
+    disclosure = session.get(Disclosure, target.board_id)
+    if disclosure is None or disclosure.status is not DisclosureStatus.approved:
+        abort(404)
+    return disclosure.area, disclosure, device
+
+
+def _feedback_rate() -> str:
+    return current_app.config["FEEDBACK_RATE"]
+
+
+@public.route("/q/<token>", methods=["GET", "POST"])
+@limiter.limit(_feedback_rate, methods=["POST"])
+def board_page(token: str):
+    area, disclosure, device = _resolve(token)
+    session = db_session()
+    internal = disclosure is not None and disclosure.scope is Scope.internal
+    form = FeedbackForm()
+    if form.validate_on_submit():
+        data = feedback.FeedbackInput(
+            kind=form.kind.data or "",
+            body=form.body.data or "",
+            anonymous=bool(form.anonymous.data),
+            name=form.name.data or "",
+            phone=form.phone.data or "",
+        )
+        try:
+            ticket = feedback.submit(
+                session, data, area=area, disclosure=disclosure, device_id=device.id, now=utcnow()
+            )
+        except ValidationFailed as err:
+            session.rollback()
+            field = getattr(form, err.field or "body", form.body)
+            field.errors = [*field.errors, err.message]
+        else:
+            session.commit()
+            return redirect(url_for("public.ticket_status", code=ticket.ticket_code, new=1))
+    echo = feedback.echo_wall(session, area, limit=10) if disclosure is None else []
+    version = disclosure.published_version if disclosure is not None and not internal else None
+    return render_template(
+        "public/board.html",
+        area=area,
+        disclosure=disclosure,
+        version=version,
+        internal=internal,
+        echo=echo,
+        form=form,
+        limit=feedback.MAX_BODY,
+    ), (422 if form.errors else 200)
+
+
+@public.route("/t/<code>")
+def ticket_status(code: str):
+    try:
+        item = feedback.by_ticket(db_session(), code[:16])
+    except Exception:  # noqa: BLE001 - unknown codes are a plain 404
+        abort(404)
+    return render_template(
+        "public/ticket.html",
+        item=item,
+        new=request.args.get("new") == "1",
+        kinds=feedback.KIND_LABELS,
+        statuses=feedback.STATUS_LABELS,
+    )
+
+
+@public.route("/t", methods=["GET"])
+def ticket_lookup():
+    code = (request.args.get("code") or "").strip().upper()
+    if code:
+        return redirect(url_for("public.ticket_status", code=code[:16]))
+    return render_template("public/ticket_lookup.html")
+
+
+@public.route("/healthz")
+def healthz():
+    from sqlalchemy import text
+
+    db_session().execute(text("SELECT 1"))
+    return {"status": "ok", "service": "sunwall"}

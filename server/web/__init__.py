@@ -1,0 +1,9 @@
+"""Server-rendered admin pages (Chinese first), one module per concept."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+web = Blueprint("web", __name__)
+
+from server.web import auth, dashboard, disclosures, feedback, screens  # noqa: E402,F401

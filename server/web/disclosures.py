@@ -1,0 +1,207 @@
+"""Admin pages for disclosures: list, draft, edit, submit, approve, reject."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Optional
+
+from server.db import utcnow
+from server.domain import disclosures
+from server.domain.access import can_act
+from server.domain.errors import DomainError, ValidationFailed
+from server.extensions import db_session
+from server.models import DisclosureKind, DisclosureStatus, Role
+from server.web import web
+from server.web.auth import actor, signed_in
+from server.web.forms import (
+    area_choices,
+    catalogue_choices,
+    local_date,
+    local_day_end,
+    local_midnight,
+    parse_table_text,
+    table_to_text,
+)
+
+
+class DisclosureForm(FlaskForm):
+    area_id = SelectField("公开单位", coerce=int, validators=[DataRequired("请选择公开单位。")])
+    catalogue_item_id = SelectField("目录项", coerce=int, validators=[DataRequired("请选择目录项。")])
+    kind = RadioField(
+        "形式", choices=[("notice", "图文公告"), ("table", "表格")], default="notice"
+    )
+    title = StringField("标题", validators=[DataRequired("请填写标题。")])
+    body = TextAreaField("正文", validators=[Optional()])
+    table = TextAreaField("表格", validators=[Optional()])
+    valid_from = DateField("公开开始日期", validators=[DataRequired("请填写开始日期。")])
+    valid_to = DateField("公开结束日期", validators=[Optional()])
+
+
+class ReviewForm(FlaskForm):
+    comment = TextAreaField("审核意见", validators=[Optional()])
+
+
+def _form(disclosure=None) -> DisclosureForm:
+    form = DisclosureForm(obj=None)
+    session = db_session()
+    form.area_id.choices = area_choices(session, actor(), Role.editor)
+    form.catalogue_item_id.choices = catalogue_choices(session)
+    if disclosure is not None and request.method == "GET":
+        version = disclosure.latest_version
+        form.area_id.data = disclosure.area_id
+        form.catalogue_item_id.data = disclosure.catalogue_item_id
+        form.kind.data = disclosure.kind.value
+        form.title.data = version.title
+        form.body.data = version.body_source
+        form.table.data = table_to_text(version.table)
+        form.valid_from.data = local_date(disclosure.valid_from)
+        end = local_date(disclosure.valid_to)
+        form.valid_to.data = end - dt.timedelta(days=1) if end else None
+    return form
+
+
+def _input(form: DisclosureForm) -> disclosures.DraftInput:
+    kind = DisclosureKind(form.kind.data or "notice")
+    return disclosures.DraftInput(
+        area_id=form.area_id.data,
+        catalogue_item_id=form.catalogue_item_id.data,
+        title=form.title.data or "",
+        valid_from=local_midnight(form.valid_from.data),
+        valid_to=local_day_end(form.valid_to.data) if form.valid_to.data else None,
+        kind=kind,
+        body=form.body.data or "",
+        table=parse_table_text(form.table.data) if kind is DisclosureKind.table else None,
+    )
+
+
+def _save(form: DisclosureForm, disclosure_id: int | None):
+    session = db_session()
+    try:
+        data = _input(form)
+        if disclosure_id is None:
+            saved = disclosures.create_draft(session, actor(), data, utcnow())
+        else:
+            saved = disclosures.update_draft(session, actor(), disclosure_id, data, utcnow())
+    except ValidationFailed as err:
+        session.rollback()
+        field = getattr(form, (err.field or "").split(".")[0], None)
+        if field is not None:
+            field.errors = [*field.errors, err.message]
+        else:
+            flash(err.message, "error")
+        return None
+    session.commit()
+    return saved
+
+
+@web.route("/admin/disclosures")
+@signed_in
+def disclosure_list():
+    status = request.args.get("status")
+    chosen = DisclosureStatus(status) if status in DisclosureStatus._value2member_map_ else None
+    rows = disclosures.list_visible(db_session(), actor(), chosen)
+    return render_template(
+        "admin/disclosures.html", rows=rows, status=chosen, labels=disclosures.STATUS_LABELS
+    )
+
+
+@web.route("/admin/disclosures/new", methods=["GET", "POST"])
+@signed_in
+def disclosure_new():
+    form = _form()
+    if not form.area_id.choices:
+        abort(403)
+    if form.validate_on_submit():
+        saved = _save(form, None)
+        if saved is not None:
+            flash("草稿已保存。确认无误后请“提交审核”。")
+            return redirect(url_for("web.disclosure_detail", disclosure_id=saved.id))
+    return render_template("admin/disclosure_form.html", form=form, disclosure=None), (
+        422 if form.errors else 200
+    )
+
+
+@web.route("/admin/disclosures/<int:disclosure_id>/edit", methods=["GET", "POST"])
+@signed_in
+def disclosure_edit(disclosure_id: int):
+    disclosure = disclosures.get(db_session(), actor(), disclosure_id)
+    form = _form(disclosure)
+    if form.validate_on_submit():
+        saved = _save(form, disclosure_id)
+        if saved is not None:
+            flash("已保存为新版本。")
+            return redirect(url_for("web.disclosure_detail", disclosure_id=saved.id))
+    return render_template("admin/disclosure_form.html", form=form, disclosure=disclosure), (
+        422 if form.errors else 200
+    )
+
+
+@web.route("/admin/disclosures/<int:disclosure_id>")
+@signed_in
+def disclosure_detail(disclosure_id: int):
+    user = actor()
+    disclosure = disclosures.get(db_session(), user, disclosure_id)
+    return render_template(
+        "admin/disclosure_detail.html",
+        d=disclosure,
+        version=disclosure.latest_version,
+        labels=disclosures.STATUS_LABELS,
+        review_form=ReviewForm(),
+        can_edit=can_act(user, disclosure.area, Role.editor)
+        and disclosure.status in disclosures.EDITABLE,
+        can_review=can_act(user, disclosure.area, Role.reviewer)
+        and disclosure.status is DisclosureStatus.submitted,
+        is_author=disclosure.author_id == user.id,
+    )
+
+
+def _act(disclosure_id: int, action, success: str):
+    session = db_session()
+    try:
+        action(session)
+    except DomainError as err:
+        session.rollback()
+        flash(err.message, "error")
+    else:
+        session.commit()
+        flash(success)
+    return redirect(url_for("web.disclosure_detail", disclosure_id=disclosure_id))
+
+
+@web.route("/admin/disclosures/<int:disclosure_id>/submit", methods=["POST"])
+@signed_in
+def disclosure_submit(disclosure_id: int):
+    return _act(
+        disclosure_id,
+        lambda s: disclosures.submit(s, actor(), disclosure_id, utcnow()),
+        "已提交审核，审核通过后将在屏幕上公开。",
+    )
+
+
+@web.route("/admin/disclosures/<int:disclosure_id>/approve", methods=["POST"])
+@signed_in
+def disclosure_approve(disclosure_id: int):
+    form = ReviewForm()
+    expected = request.form.get("content_hash") or None
+    return _act(
+        disclosure_id,
+        lambda s: disclosures.approve(
+            s, actor(), disclosure_id, utcnow(), form.comment.data or "", expected
+        ),
+        "审核通过，内容已推送到相关屏幕。",
+    )
+
+
+@web.route("/admin/disclosures/<int:disclosure_id>/reject", methods=["POST"])
+@signed_in
+def disclosure_reject(disclosure_id: int):
+    form = ReviewForm()
+    return _act(
+        disclosure_id,
+        lambda s: disclosures.reject(s, actor(), disclosure_id, utcnow(), form.comment.data or ""),
+        "已退回给经办人修改。",
+    )

@@ -1,0 +1,63 @@
+"""Shared helpers for admin forms: local dates, area and catalogue choices, tables."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain.access import area_clause
+from server.domain.errors import ValidationFailed
+from server.models import Area, CatalogueItem, Role, User
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), LOCAL_TZ).astimezone(dt.UTC)
+
+
+def local_day_end(day: dt.date) -> dt.datetime:
+    return local_midnight(day + dt.timedelta(days=1))
+
+
+def local_date(value: dt.datetime | None) -> dt.date | None:
+    return value.astimezone(LOCAL_TZ).date() if value else None
+
+
+def area_choices(session: Session, user: User, role: Role) -> list[tuple[int, str]]:
+    areas = session.scalars(select(Area).where(area_clause(user, [role])).order_by(Area.path))
+    return [(a.id, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]
+
+
+def catalogue_choices(session: Session) -> list[tuple[str, list[tuple[int, str]]]]:
+    items = session.scalars(select(CatalogueItem).order_by(CatalogueItem.category_id, CatalogueItem.position))
+    grouped: dict[str, list[tuple[int, str]]] = {}
+    for item in items:
+        scope = "（党内）" if item.scope.value == "internal" else ""
+        grouped.setdefault(item.category.name, []).append((item.id, item.title + scope))
+    return list(grouped.items())
+
+
+def parse_table_text(text: str) -> dict[str, list]:
+    """A table pasted from a spreadsheet (tabs) or typed as CSV; first line is the header."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("表格不能为空：第一行是表头，每行一条记录。", field="table")
+    delimiter = "\t" if "\t" in text.splitlines()[0] else ","
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)]
+    return {"columns": rows[0], "rows": rows[1:]}
+
+
+def table_to_text(table: dict | None) -> str:
+    if not table:
+        return ""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table["columns"])
+    writer.writerows(table["rows"])
+    return out.getvalue()

@@ -1,0 +1,122 @@
+"""Layouts, board templates and the player bundle, shared by the server and the agent.
+
+A layout is a folder under `layouts/` holding `layout.json` (what it is for) and
+`player.html` (the full-screen page). Boards are templates under `boards/`, one per
+board kind. All templates run in a sandboxed Jinja environment with autoescape on:
+user text arrives escaped, or as HTML that the server already passed through nh3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+ROOT = Path(__file__).resolve().parent
+STATIC_DIR = ROOT / "static"
+LAYOUT_DIR = ROOT / "layouts"
+BOARD_KINDS = ("notice", "table", "echo_wall")
+REQUIRED_LAYOUT_KEYS = {"name", "title", "orientation", "width", "height", "touch"}
+# The files a screen needs to run the player offline, relative to STATIC_DIR.
+PLAYER_FILES = (
+    "player.css",
+    "player.js",
+    "vendor/socket.io.min.js",
+    "fonts/NotoSansSC-Regular-GB2312.woff2",
+    "fonts/NotoSansSC-Bold-GB2312.woff2",
+)
+
+
+class LayoutError(ValueError):
+    pass
+
+
+def qr_svg(url: str) -> Markup:
+    """An inline SVG QR code; error correction M and a 4-module quiet zone for scanning."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=10)
+    code.add_data(url)
+    code.make(fit=True)
+    buf = BytesIO()
+    code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buf)
+    svg = buf.getvalue().decode("utf-8")
+    svg = svg[svg.index("<svg"):]  # drop the XML declaration for inline use
+    return Markup(svg.replace("<svg ", '<svg class="qr" role="img" aria-label="二维码" ', 1))
+
+
+def short_date(value: str | None) -> str:
+    return value[:10] if value else ""
+
+
+@cache
+def _env() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader([str(ROOT / "boards"), str(LAYOUT_DIR), str(ROOT / "shell")]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["short_date"] = short_date
+    env.globals["qr_svg"] = qr_svg
+    return env
+
+
+@cache
+def layouts() -> dict[str, dict[str, Any]]:
+    """Discover and validate every layout folder once."""
+    found: dict[str, dict[str, Any]] = {}
+    for folder in sorted(p for p in LAYOUT_DIR.iterdir() if p.is_dir()):
+        meta = json.loads((folder / "layout.json").read_text(encoding="utf-8"))
+        missing = REQUIRED_LAYOUT_KEYS - meta.keys()
+        if missing:
+            raise LayoutError(f"layout {folder.name}: missing {sorted(missing)}")
+        if meta["name"] != folder.name:
+            raise LayoutError(f"layout {folder.name}: name says {meta['name']!r}")
+        if not (folder / "player.html").is_file():
+            raise LayoutError(f"layout {folder.name}: no player.html")
+        found[folder.name] = meta
+    for kind in BOARD_KINDS:
+        if not (ROOT / "boards" / f"{kind}.html").is_file():
+            raise LayoutError(f"board template {kind}.html is missing")
+    return found
+
+
+def layout_for(device_kind: str, orientation: str) -> str:
+    if device_kind == "kiosk":
+        return "kiosk"
+    return "portrait" if orientation == "portrait" else "landscape"
+
+
+def render_board(kind: str, data: dict[str, Any]) -> str:
+    if kind not in BOARD_KINDS:
+        raise LayoutError(f"unknown board kind {kind!r}")
+    if data.get("body_html"):
+        # Already sanitised by the server (nh3); mark it so autoescape keeps the tags.
+        data = {**data, "body_html": Markup(data["body_html"])}
+    return _env().get_template(f"{kind}.html").render(**data)
+
+
+def render_player(layout: str, **context: Any) -> str:
+    """The full-screen player page; `context` gives static_base, manifest_url and socket."""
+    meta = layouts()[layout]
+    context.setdefault("socket", None)
+    return _env().get_template(f"{layout}/player.html").render(layout=meta, **context)
+
+
+@cache
+def player_assets() -> tuple[dict[str, Any], ...]:
+    """Player files with their sha256 and size, for screens to cache by content."""
+    out = []
+    for rel in PLAYER_FILES:
+        data = (STATIC_DIR / rel).read_bytes()
+        out.append({"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+    return tuple(out)

@@ -1,0 +1,95 @@
+/* Sunwall player: rotates the boards of a manifest; the same file runs on the server's
+   /player page and from a kiosk agent's local cache. No framework, no network fonts. */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("player-config").textContent);
+  var stage = document.getElementById("stage");
+  var dots = document.getElementById("dots");
+  var linkState = document.getElementById("link-state");
+  var storeKey = "sunwall.manifest." + (cfg.cacheKey || "default");
+  var state = { manifest: null, pending: null, etag: null, index: -1, timer: null, online: false };
+  window.sunwallPlayer = state;
+
+  function setLink(online) {
+    state.online = online;
+    linkState.className = "link-state " + (online ? "online" : "offline");
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  var WEEK = ["日", "一", "二", "三", "四", "五", "六"];
+  function tick() {
+    var d = new Date();
+    document.getElementById("clock-date").textContent =
+      d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 星期" + WEEK[d.getDay()];
+    document.getElementById("clock-time").textContent = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  }
+
+  function accept(manifest) {
+    if (!state.manifest) { state.manifest = manifest; show(0); }
+    else { state.pending = manifest; }  // swapped in at the next rotation
+    document.getElementById("site-name").textContent = manifest.site.name;
+    try { localStorage.setItem(storeKey, JSON.stringify(manifest)); } catch (e) { /* quota: keep playing */ }
+  }
+
+  function fetchManifest() {
+    var headers = {};
+    if (state.etag) headers["If-None-Match"] = state.etag;
+    if (cfg.token) headers["Authorization"] = "Bearer " + cfg.token;
+    return fetch(cfg.manifestUrl, { headers: headers, cache: "no-store" }).then(function (res) {
+      if (!cfg.socket) setLink(res.ok || res.status === 304);
+      if (res.status === 304) return;
+      if (!res.ok) throw new Error("manifest " + res.status);
+      state.etag = res.headers.get("ETag");
+      return res.json().then(accept);
+    }).catch(function () { if (!cfg.socket) setLink(false); });
+  }
+
+  function renderDots(count, active) {
+    dots.innerHTML = "";
+    for (var i = 0; i < count; i++) {
+      var s = document.createElement("span");
+      if (i === active) s.className = "on";
+      dots.appendChild(s);
+    }
+  }
+
+  function show(index) {
+    clearTimeout(state.timer);
+    if (state.pending) { state.manifest = state.pending; state.pending = null; }
+    var m = state.manifest, boards = m.boards;
+    if (!boards.length) return;
+    state.index = index % boards.length;
+    var board = boards[state.index];
+    // Board HTML comes from the shared templates: escaped, and sanitised by the server.
+    stage.innerHTML = board.html;
+    stage.setAttribute("data-board-id", board.id);
+    stage.setAttribute("data-version", m.version);
+    document.getElementById("ticker-text").textContent = m.ticker;
+    renderDots(boards.length, state.index);
+    var seconds = cfg.boardSeconds || board.duration || 15;
+    state.timer = setTimeout(function () { show(state.index + 1); }, seconds * 1000);
+  }
+
+  function connectSocket() {
+    var s = cfg.socket;
+    var sock = io(s.url + s.namespace, {
+      path: s.path, auth: { token: cfg.token }, transports: ["websocket", "polling"],
+      reconnectionDelayMax: 30000
+    });
+    sock.on("connect", function () { setLink(true); fetchManifest(); });
+    sock.on("disconnect", function () { setLink(false); });
+    sock.on("connect_error", function () { setLink(false); });
+    sock.on("manifest_changed", function () { fetchManifest(); });
+    state.socket = sock;
+  }
+
+  tick();
+  setInterval(tick, 1000);
+  try {
+    var saved = localStorage.getItem(storeKey);
+    if (saved) accept(JSON.parse(saved));
+  } catch (e) { /* a broken copy is simply ignored */ }
+  fetchManifest();
+  if (cfg.socket && window.io) connectSocket();
+  setInterval(fetchManifest, (cfg.pollSeconds || 60) * 1000);
+})();
