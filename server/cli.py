@@ -68,7 +68,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     click.echo("=" * 72)
     click.echo(f" 阳光公开屏 Sunwall demo — {demo_data.TOWNSHIP}")
     click.echo(f" Admin UI:   {base}/login")
-    click.echo(f" Logins:     admin, editor, reviewer, scheduler, handler, supervisor")
+    click.echo(" Logins:     admin, editor, reviewer, scheduler, handler, supervisor")
     click.echo(f"             password: {demo_data.DEMO_PASSWORD}   (demo mode only)")
     click.echo(" Screens (open one in a browser, full screen = F11):")
     for s in info["screens"][:6]:

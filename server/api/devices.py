@@ -10,7 +10,14 @@ from flask import current_app, request, send_from_directory
 
 import signage_layouts
 from server.api import current_actor, endpoint
-from server.api.schemas import DeviceList, DeviceOut, EnrolIn, EnrolmentCodeOut, EnrolOut, ManifestOut
+from server.api.schemas import (
+    DeviceList,
+    DeviceOut,
+    EnrolIn,
+    EnrolmentCodeOut,
+    EnrolOut,
+    ManifestOut,
+)
 from server.db import utcnow
 from server.domain import devices, manifests
 from server.domain.errors import NotFound, Unauthenticated

@@ -35,8 +35,9 @@ def area_clause(user: User, roles: Iterable[Role] = READ_ROLES) -> ColumnElement
     return or_(*(Area.path.startswith(p, autoescape=True) for p in paths))
 
 
-def can_act(user: User, area: Area, role: Role) -> bool:
-    return any(area.path.startswith(p) for p in subtree_paths(user, [role]))
+def can_act(user: User, area: Area, role: Role | Iterable[Role]) -> bool:
+    roles = [role] if isinstance(role, Role) else list(role)
+    return any(area.path.startswith(p) for p in subtree_paths(user, roles))
 
 
 def require(user: User, area: Area, role: Role) -> None:

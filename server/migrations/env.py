@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 import server.models  # noqa: F401  (registers every table)
 from server.db import Base, make_engine
 

@@ -1,0 +1,96 @@
+"""A real Sunwall server in a child process, seeded with the demo township."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, async_mode: str = "threading") -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "SUNWALL_DATA_DIR": str(data_dir),
+            "SUNWALL_PUBLIC_URL": self.url,
+            "SUNWALL_ASYNC_MODE": async_mode,
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "server.log"
+
+    def cli(self, *args: str, input_text: str | None = None) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "server.cli", *args],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, input=input_text, timeout=120,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"sunwall {' '.join(args)} failed: {out.stderr}")
+        return out.stdout
+
+    def seed_demo(self) -> None:
+        self.cli("demo", "--no-serve", "--port", str(self.port))
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        logfile = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=logfile, stderr=subprocess.STDOUT,
+        )
+        self._logfile = logfile
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + self.log.read_text(errors="replace")[-3000:])
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start:\n" + self.log.read_text(errors="replace")[-3000:])
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+            self._logfile.close()
+
+    def screens(self) -> list[dict[str, Any]]:
+        return json.loads((self.data_dir / "demo-screens.json").read_text(encoding="utf-8"))["screens"]
+
+    def screen(self, village: str, name: str) -> dict[str, Any]:
+        return next(s for s in self.screens() if s["village"] == village and s["name"] == name)
+
+    def token(self, username: str) -> str:
+        return self.cli("user", "token", username).strip()
+
+    def api(self, username: str) -> requests.Session:
+        s = requests.Session()
+        s.headers["Authorization"] = "Bearer " + self.token(username)
+        return s
