@@ -104,6 +104,12 @@ def _register_template_helpers(app: Flask) -> None:
     def local_date(value: Any) -> str:
         return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d") if value else ""
 
+    @app.context_processor
+    def _ui_locale() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"ui_locale": str(get_locale() or "zh_CN")}
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

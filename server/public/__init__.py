@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
 
 from server.db import utcnow
 from server.domain import feedback, qrlinks
@@ -22,7 +22,10 @@ public = Blueprint("public", __name__)
 class FeedbackForm(FlaskForm):
     kind = RadioField(
         "类型",
-        choices=[("opinion", "意见"), ("suggestion", "建议"), ("question", "咨询"), ("report", "举报")],
+        choices=[
+            SelectChoice(v, label)
+            for v, label in [("opinion", "意见"), ("suggestion", "建议"), ("question", "咨询"), ("report", "举报")]
+        ],
         default="question",
     )
     body = TextAreaField("内容")

@@ -19,6 +19,7 @@ from server.web import web
 from server.web.auth import actor, signed_in
 from server.web.forms import (
     area_choices,
+    choices,
     catalogue_choices,
     local_date,
     local_day_end,
@@ -32,7 +33,7 @@ class DisclosureForm(FlaskForm):
     area_id = SelectField("公开单位", coerce=int, validators=[DataRequired("请选择公开单位。")])
     catalogue_item_id = SelectField("目录项", coerce=int, validators=[DataRequired("请选择目录项。")])
     kind = RadioField(
-        "形式", choices=[("notice", "图文公告"), ("table", "表格")], default="notice"
+        "形式", choices=choices([("notice", "图文公告"), ("table", "表格")]), default="notice"
     )
     title = StringField("标题", validators=[DataRequired("请填写标题。")])
     body = TextAreaField("正文", validators=[Optional()])

@@ -8,6 +8,7 @@ import io
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from wtforms import SelectChoice
 from sqlalchemy.orm import Session
 
 from server.domain.access import area_clause
@@ -29,18 +30,25 @@ def local_date(value: dt.datetime | None) -> dt.date | None:
     return value.astimezone(LOCAL_TZ).date() if value else None
 
 
-def area_choices(session: Session, user: User, role: Role) -> list[tuple[int, str]]:
+def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def area_choices(session: Session, user: User, role: Role) -> list[SelectChoice]:
     areas = session.scalars(select(Area).where(area_clause(user, [role])).order_by(Area.path))
-    return [(a.id, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]
+    return [SelectChoice(a.id, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]  # type: ignore[arg-type]
 
 
-def catalogue_choices(session: Session) -> list[tuple[str, list[tuple[int, str]]]]:
+def catalogue_choices(session: Session) -> list[SelectChoice]:
     items = session.scalars(select(CatalogueItem).order_by(CatalogueItem.category_id, CatalogueItem.position))
-    grouped: dict[str, list[tuple[int, str]]] = {}
-    for item in items:
-        scope = "（党内）" if item.scope.value == "internal" else ""
-        grouped.setdefault(item.category.name, []).append((item.id, item.title + scope))
-    return list(grouped.items())
+    return [
+        SelectChoice(
+            item.id,  # type: ignore[arg-type]
+            item.title + ("（党内）" if item.scope.value == "internal" else ""),
+            optgroup=item.category.name,
+        )
+        for item in items
+    ]
 
 
 def parse_table_text(text: str) -> dict[str, list]:

@@ -1,0 +1,141 @@
+"""Admin pages: sign-in, drafting, review, four-eyes, CSRF, escaping, area scope."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from server.extensions import session_scope
+from server.models import Disclosure, DisclosureStatus, Review
+from tests.conftest import csrf_from
+
+
+def new_draft_form(client, world, **over):
+    page = client.get("/admin/disclosures/new").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_from(page),
+        "area_id": str(world.village_a.id),
+        "catalogue_item_id": str(world.item_public.id),
+        "kind": "notice",
+        "title": "甲村关于修缮村道的通知",
+        "body": "## 施工安排\n\n- 11月25日开工\n- **请绕行**\n\n| 路段 | 工期 |\n| --- | --- |\n| 村口至小学 | 5天 |",
+        "table": "",
+        "valid_from": "2026-11-20",
+        "valid_to": "2026-12-20",
+    }
+    data.update(over)
+    return client.post("/admin/disclosures/new", data=data)
+
+
+def test_login_rejects_wrong_password_and_accepts_right_one(client, world, login):
+    bad = login("editor", "wrong-password")
+    assert bad.status_code == 401
+    assert "用户名或密码不正确" in bad.get_data(as_text=True)
+    ok = login("editor")
+    assert ok.status_code == 302
+    assert "工作台" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_forms_without_csrf_token_are_rejected(client, world, login):
+    resp = client.post("/login", data={"username": "editor", "password": "correct-horse"})
+    assert resp.status_code == 400
+    assert "CSRF" in resp.get_data(as_text=True)
+    login("editor")
+    resp = client.post("/admin/disclosures/new", data={"title": "x"})
+    assert resp.status_code == 400
+    with client.application.app_context(), session_scope() as s:
+        assert s.scalar(select(func.count(Disclosure.id))) == 0
+
+
+def test_login_is_rate_limited(client, world, login):
+    statuses = [login("editor", "wrong-password").status_code for _ in range(12)]
+    assert statuses[:10] == [401] * 10
+    assert statuses[-1] == 429
+
+
+def test_editor_drafts_submits_and_reviewer_approves(app, client, world, login):
+    login("editor")
+    resp = new_draft_form(client, world)
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    detail_url = resp.headers["Location"]
+    page = client.get(detail_url).get_data(as_text=True)
+    assert "<h2>施工安排</h2>" in page and "<strong>请绕行</strong>" in page and "<td>村口至小学</td>" in page
+    client.post(detail_url + "/submit", data={"csrf_token": csrf_from(page)})
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+
+    login("reviewer")
+    page = client.get(detail_url).get_data(as_text=True)
+    assert "审核通过并发布" in page
+    content_hash = re.search(r'name="content_hash" value="([0-9a-f]{64})"', page).group(1)
+    resp = client.post(
+        detail_url + "/approve",
+        data={"csrf_token": csrf_from(page), "content_hash": content_hash, "comment": "同意"},
+        follow_redirects=True,
+    )
+    text = resp.get_data(as_text=True)
+    assert "审核通过" in text and "已发布" in text
+    with app.app_context(), session_scope() as s:
+        review = s.scalars(select(Review)).one()
+        assert review.content_hash == content_hash
+        assert review.reviewer.username == "reviewer"
+
+
+def test_author_approving_own_item_is_refused_with_a_message(app, client, world, login):
+    login("admin")  # admin may review, but never their own draft
+    detail_url = new_draft_form(client, world).headers["Location"]
+    page = client.get(detail_url).get_data(as_text=True)
+    client.post(detail_url + "/submit", data={"csrf_token": csrf_from(page)})
+    page = client.get(detail_url).get_data(as_text=True)
+    assert "不能由你本人审核" in page
+    resp = client.post(detail_url + "/approve", data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "不能审核自己起草的事项" in resp.get_data(as_text=True)
+    with app.app_context(), session_scope() as s:
+        assert s.scalars(select(Disclosure)).one().status is DisclosureStatus.submitted
+
+
+def test_bad_form_input_names_the_field_and_saves_nothing(app, client, world, login):
+    login("editor")
+    resp = new_draft_form(client, world, title="", valid_to="2026-01-01")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "标题：请填写标题。" in text
+    resp = new_draft_form(client, world, kind="table", table="姓名,金额\n张三")
+    assert resp.status_code == 422
+    assert "第 1 行应有 2 个单元格" in resp.get_data(as_text=True)
+    with app.app_context(), session_scope() as s:
+        assert s.scalar(select(func.count(Disclosure.id))) == 0
+
+
+def test_script_in_title_and_body_is_inert_on_admin_pages(client, world, login):
+    login("editor")
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    url = new_draft_form(client, world, title="标题" + evil, body="正文" + evil).headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert "<script>alert" not in page and "<img src=x onerror" not in page
+    assert "&lt;script&gt;" in page
+    listing = client.get("/admin/disclosures").get_data(as_text=True)
+    assert "<script>alert" not in listing
+
+
+def test_village_editor_gets_404_for_another_villages_item(app, client, world, login):
+    from server.domain import disclosures
+
+    with app.app_context(), session_scope() as s:
+        from server.models import User
+
+        editor = s.scalars(select(User).where(User.username == "editor")).one()
+        d = disclosures.create_draft(
+            s, editor,
+            disclosures.DraftInput(
+                area_id=world.village_b.id, catalogue_item_id=world.item_public.id, title="乙村事项",
+                valid_from=__import__("datetime").datetime(2026, 11, 1, tzinfo=__import__("datetime").UTC),
+                body="正文",
+            ),
+            __import__("datetime").datetime(2026, 11, 1, tzinfo=__import__("datetime").UTC),
+        )
+        other_id = d.id
+    login("editor_a")
+    resp = client.get(f"/admin/disclosures/{other_id}")
+    assert resp.status_code == 404
+    assert "乙村事项" not in resp.get_data(as_text=True)
