@@ -33,7 +33,13 @@ def _run(app, host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Run the server (development server; see docs/deployment.md for gunicorn)."""
+    """Run the server (threaded Werkzeug, or gevent's server if SUNWALL_ASYNC_MODE=gevent)."""
+    # gevent must patch the standard library before anything imports it, too late by now:
+    # start over through server.gevent_serve, which patches first (docs/performance.md).
+    patched = sys.modules.get("gevent.monkey")
+    if os.environ.get("SUNWALL_ASYNC_MODE") == "gevent" and not (patched and patched.is_module_patched("socket")):
+        args = [sys.executable, "-m", "server.gevent_serve", "--host", host, "--port", str(port)]
+        os.execv(sys.executable, args)
     os.environ.setdefault("SUNWALL_PUBLIC_URL", f"http://{host}:{port}")
     app = _app()
     from server.migrate import upgrade

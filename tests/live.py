@@ -37,6 +37,7 @@ class LiveServer:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "server.log"
+        self._tokens: dict[str, str] = {}
 
     def cli(self, *args: str, input_text: str | None = None) -> str:
         out = subprocess.run(
@@ -88,7 +89,10 @@ class LiveServer:
         return next(s for s in self.screens() if s["village"] == village and s["name"] == name)
 
     def token(self, username: str) -> str:
-        return self.cli("user", "token", username).strip()
+        """An API token for `username`, issued once per server by the real CLI."""
+        if username not in self._tokens:
+            self._tokens[username] = self.cli("user", "token", username).strip()
+        return self._tokens[username]
 
     def api(self, username: str) -> requests.Session:
         s = requests.Session()

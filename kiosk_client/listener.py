@@ -1,0 +1,106 @@
+"""The Socket.IO link to the server's /device namespace: it only hears "sync now".
+
+The server pushes a tiny `manifest_changed` nudge; the agent then fetches the manifest
+over HTTP. The link asks for a sync on every (re)connect too, since nudges sent while
+it was down are lost. The client's own reconnection is off: one loop here owns
+reconnecting, with capped, jittered backoff so that a township's screens do not all
+knock at once when the server comes back, and it also covers server-side disconnects,
+which python-socketio does not retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+
+log = logging.getLogger("kiosk.link")
+NAMESPACE = "/device"
+MIN_DELAY = 1.0
+MAX_DELAY = 30.0
+
+
+def socket_endpoint(server: str) -> tuple[str, str]:
+    """(origin, socketio_path) for a server URL that may live under a path prefix."""
+    parts = urlsplit(server)
+    prefix = parts.path.strip("/")
+    path = f"{prefix}/socket.io" if prefix else "socket.io"
+    return f"{parts.scheme}://{parts.netloc}", path
+
+
+class Listener:
+    """Keeps one Socket.IO connection open and calls `on_nudge(reason)` when it should sync."""
+
+    def __init__(self, server: str, token: str, on_nudge: Callable[[str], None]) -> None:
+        self.origin, self.path = socket_endpoint(server)
+        self.token = token
+        self.on_nudge = on_nudge
+        self.sio = socketio.Client(reconnection=False, logger=False, engineio_logger=False)
+        self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
+        self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        self.sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
+        self.sio.on("manifest_changed", self._on_manifest_changed, namespace=NAMESPACE)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="socketio", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self.sio.connected:
+            self.sio.disconnect()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        delay = MIN_DELAY
+        while not self._stop.is_set():
+            try:
+                self.sio.connect(
+                    self.origin,
+                    auth={"token": self.token},
+                    namespaces=[NAMESPACE],
+                    socketio_path=self.path,
+                    wait_timeout=10,
+                )
+            except socketio.exceptions.ConnectionError as exc:
+                log.debug("connection attempt failed: %s", exc)
+                # Jitter between half and all of the delay, doubling up to the cap.
+                if self._stop.wait(delay * random.uniform(0.5, 1.0)):
+                    return
+                delay = min(delay * 2, MAX_DELAY)
+                continue
+            delay = MIN_DELAY
+            if self._stop.is_set():
+                self.sio.disconnect()
+                return
+            self.sio.wait()  # returns when the connection ends, for whatever reason
+
+    def _on_connect(self) -> None:
+        log.info("connected to %s for live updates", self.origin)
+        self.on_nudge("connected")
+
+    def _on_disconnect(self, reason: Any = None) -> None:
+        if self._stop.is_set():
+            return
+        log.info("live link lost (%s); retrying, the cached loop keeps playing", reason)
+        # The server drops a screen whose credential it revoked: a sync finds out at once.
+        self.on_nudge("disconnected")
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        message = data.get("message") if isinstance(data, dict) else data
+        if message == "unauthorized":
+            log.warning("server refused the live link for this screen's credential")
+            self.on_nudge("link refused")
+        else:
+            log.debug("live link unavailable: %s", message)
+
+    def _on_manifest_changed(self, data: Any = None) -> None:
+        reason = data.get("reason") if isinstance(data, dict) else None
+        self.on_nudge(f"nudge: {reason or 'manifest_changed'}")

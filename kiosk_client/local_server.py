@@ -1,0 +1,223 @@
+"""The local player on 127.0.0.1: the page, the cached manifest and the cached assets.
+
+The screen's browser talks only to this server, never to the central one, which is why
+the screen keeps playing when the network or the server is gone. It serves whatever
+snapshot the syncer currently holds; an asset is found by its path in that manifest and
+read from the content-addressed cache. The standard library's threaded HTTP server is
+enough for one browser on the same machine.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import signage_layouts
+from kiosk_client.storage import AssetCache
+from kiosk_client.sync import Snapshot
+
+log = logging.getLogger("kiosk.http")
+POLL_SECONDS = 5
+CONTENT_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".woff2": "font/woff2",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+}
+# Same policy as the server's player page: everything from this origin, no inline script.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'"
+)
+
+WAITING_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="5">
+<title>正在连接服务器 · 阳光公开屏</title>
+<style>
+html, body {{ height: 100%; margin: 0; }}
+body {{ display: flex; flex-direction: column; align-items: center; justify-content: center;
+  background: #8c1c13; color: #fff; font-family: "Noto Sans CJK SC", "Noto Sans SC", sans-serif; }}
+h1 {{ font-size: 6vw; margin: 0 0 2vw; }}
+p {{ font-size: 2.2vw; margin: 0.5vw; opacity: 0.9; }}
+</style>
+</head>
+<body>
+<h1>正在连接服务器…</h1>
+<p>{label}</p>
+<p>首次同步完成后，这里会自动显示公开内容。</p>
+</body>
+</html>
+"""
+
+
+def content_type(path: str) -> str:
+    dot = path.rfind(".")
+    return CONTENT_TYPES.get(path[dot:].lower(), "application/octet-stream") if dot >= 0 else "application/octet-stream"
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+class PlayerServer(ThreadingHTTPServer):
+    """An HTTP server bound to the loopback interface, serving the current snapshot."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        port: int,
+        current: Callable[[], Snapshot | None],
+        cache: AssetCache,
+        screen_label: str,
+        host: str = "127.0.0.1",
+    ) -> None:
+        super().__init__((host, port), PlayerHandler)
+        self.current = current
+        self.cache = cache
+        self.screen_label = screen_label
+        bound = self.server_address[1]
+        # Only our own names: a page elsewhere that rebinds its DNS to 127.0.0.1 gets nothing.
+        self.allowed_hosts = {f"127.0.0.1:{bound}", f"localhost:{bound}"}
+        self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that hangs up mid-response is routine; anything else is worth a line.
+        log.debug("request from %s failed", client_address, exc_info=True)
+
+
+class PlayerHandler(BaseHTTPRequestHandler):
+    server: PlayerServer
+    server_version = "sunwall-kiosk"
+
+    def do_GET(self) -> None:
+        self._handle(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._handle(send_body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _handle(self, send_body: bool) -> None:
+        if self.headers.get("Host") not in self.server.allowed_hosts:
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden\n", "text/plain; charset=utf-8", send_body)
+            return
+        path = urlsplit(self.path).path
+        snapshot = self.server.current()
+        if path == "/":
+            self._page(snapshot, send_body)
+        elif path == "/manifest.json":
+            self._manifest(snapshot, send_body)
+        elif path.startswith("/static/"):
+            self._asset(snapshot, unquote(path[len("/static/"):]), send_body)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", send_body)
+
+    def _page(self, snapshot: Snapshot | None, send_body: bool) -> None:
+        if snapshot is None:
+            body = WAITING_PAGE.format(label=html.escape(self.server.screen_label))
+        else:
+            body = signage_layouts.render_player(
+                snapshot.layout,
+                title=snapshot.site_name,
+                static_base="/static/",
+                config={
+                    "manifestUrl": "/manifest.json",
+                    "token": None,
+                    "cacheKey": "agent",
+                    "socket": None,
+                    "pollSeconds": POLL_SECONDS,
+                },
+            )
+        self._send(
+            HTTPStatus.OK, body.encode("utf-8"), "text/html; charset=utf-8", send_body,
+            {"Cache-Control": "no-store", "Content-Security-Policy": CSP},
+        )
+
+    def _manifest(self, snapshot: Snapshot | None, send_body: bool) -> None:
+        if snapshot is None:
+            self._send(
+                HTTPStatus.SERVICE_UNAVAILABLE, b'{"message": "not synced yet"}',
+                "application/json", send_body, {"Cache-Control": "no-store"},
+            )
+            return
+        headers = {"ETag": snapshot.etag, "Cache-Control": "no-cache"}
+        if etag_matches(self.headers.get("If-None-Match"), snapshot.etag):
+            self._send(HTTPStatus.NOT_MODIFIED, b"", None, False, headers)
+            return
+        self._send(HTTPStatus.OK, snapshot.body, "application/json", send_body, headers)
+
+    def _asset(self, snapshot: Snapshot | None, path: str, send_body: bool) -> None:
+        asset = snapshot.assets.get(path) if snapshot is not None else None
+        if asset is None:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", send_body)
+            return
+        etag = f'"{asset.sha256}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag_matches(self.headers.get("If-None-Match"), etag):
+            self._send(HTTPStatus.NOT_MODIFIED, b"", None, False, headers)
+            return
+        try:
+            fh = self.server.cache.path(asset.sha256).open("rb")
+        except FileNotFoundError:
+            self._send(HTTPStatus.NOT_FOUND, b"not cached\n", "text/plain; charset=utf-8", send_body)
+            return
+        with fh:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", content_type(path))
+            self.send_header("Content-Length", str(os.fstat(fh.fileno()).st_size))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if send_body:
+                shutil.copyfileobj(fh, self.wfile)
+
+    def _send(
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        ctype: str | None,
+        send_body: bool,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        if ctype is not None:
+            self.send_header("Content-Type", ctype)
+        if status != HTTPStatus.NOT_MODIFIED:
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)

@@ -1,0 +1,188 @@
+"""Headless Chromium for page tests, and small helpers to drive the Sunwall player.
+
+Playwright's sync API drives Debian's own chromium (never a downloaded browser). The
+player rotates boards on `setTimeout`; `PLAYER_HOOK` remembers each pending timer's
+callback so a test can run the player's own next rotation now instead of waiting
+15–20 s for it (see `show_board`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+CHROMIUM = Path(os.environ.get("SUNWALL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_PASSWORD = "sunwall-demo"
+
+# Runs before any page script. Pass-through wrappers: timers behave exactly as before.
+PLAYER_HOOK = """
+(() => {
+  const pending = new Map();
+  const realSet = window.setTimeout.bind(window);
+  const realClear = window.clearTimeout.bind(window);
+  window.setTimeout = function (fn, delay, ...args) {
+    if (typeof fn !== "function") return realSet(fn, delay, ...args);
+    const id = realSet(() => { pending.delete(id); fn(...args); }, delay);
+    pending.set(id, { delay: Number(delay) || 0, run: () => { realClear(id); pending.delete(id); fn(...args); } });
+    return id;
+  };
+  window.clearTimeout = function (id) { pending.delete(id); return realClear(id); };
+  window.__sunwallTimers = pending;
+})();
+"""
+
+
+def require_chromium() -> None:
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install Debian's `chromium` package "
+            "(the test bootstrap does) or set SUNWALL_CHROMIUM; browser tests never download one.",
+            pytrace=False,
+        )
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """A headless Chromium for the duration of the block."""
+    require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def player_context(browser: Browser, width: int = 1920, height: int = 1080, **kwargs: Any) -> BrowserContext:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **kwargs)
+    context.add_init_script(PLAYER_HOOK)
+    return context
+
+
+def phone_context(browser: Browser, **kwargs: Any) -> BrowserContext:
+    return browser.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="zh-CN", **kwargs
+    )
+
+
+def open_player(
+    context: BrowserContext,
+    base_url: str,
+    key: str,
+    timeout_ms: int = 10_000,
+    before: Callable[[Page], Any] | None = None,
+) -> Page:
+    """Open a screen's browser player and wait until it shows its first board;
+    `before` gets the page ahead of navigation (to attach listeners)."""
+    page = context.new_page()
+    if before is not None:
+        before(page)
+    page.goto(f"{base_url}/player/{key}")
+    page.wait_for_function(
+        "() => window.sunwallPlayer && window.sunwallPlayer.manifest"
+        " && document.getElementById('stage').dataset.boardId",
+        timeout=timeout_ms,
+    )
+    settle(page)
+    return page
+
+
+def settle(page: Page) -> None:
+    """Wait until the shown board's fade-in has finished (screenshots catch it half-drawn)."""
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#stage .board');"
+        " return b && b.getAnimations().every(a => a.playState === 'finished'); }"
+    )
+
+
+def boards(page: Page) -> list[dict[str, Any]]:
+    """Boards of the newest manifest the player holds (the pending one if any)."""
+    return page.evaluate(
+        "() => { const s = window.sunwallPlayer; return (s.pending || s.manifest).boards; }"
+    )
+
+
+def wait_for_board(page: Page, text: str, id_prefix: str = "", timeout_ms: int = 8_000) -> dict[str, Any]:
+    """Poll until a board whose id starts with `id_prefix` and whose HTML contains `text`
+    reaches the player. Returns {"board", "at": performance.now() when seen, "pending"}."""
+    handle = page.wait_for_function(
+        """([text, prefix]) => {
+          const s = window.sunwallPlayer;
+          for (const [m, pending] of [[s.pending, true], [s.manifest, false]]) {
+            const b = m && m.boards.find(x => x.id.startsWith(prefix) && x.html.includes(text));
+            if (b) return { board: b, at: performance.now(), pending: pending };
+          }
+          return false;
+        }""",
+        arg=[text, id_prefix],
+        timeout=timeout_ms,
+    )
+    return handle.json_value()
+
+
+def rotation_delay_ms(page: Page) -> int | None:
+    """How long the player waits before its next rotation (None if no rotation is pending)."""
+    return page.evaluate(
+        "() => { const t = window.__sunwallTimers.get(window.sunwallPlayer.timer); return t ? t.delay : null; }"
+    )
+
+
+def show_board(page: Page, board_id: str) -> None:
+    """Run the player's pending rotation now, aimed at `board_id`.
+
+    The player's own callback runs (`show(index + 1)`): it swaps a pending manifest in and
+    renders the board exactly as a timed rotation would; only the wait is skipped.
+    """
+    ok = page.evaluate(
+        """(id) => {
+          const s = window.sunwallPlayer, m = s.pending || s.manifest;
+          const i = m.boards.findIndex(b => b.id === id);
+          const t = window.__sunwallTimers.get(s.timer);
+          if (i < 0 || !t) return false;
+          s.index = i - 1;
+          t.run();
+          return true;
+        }""",
+        board_id,
+    )
+    assert ok, f"board {board_id} is not in the player's manifest, or no rotation is pending"
+    page.wait_for_selector(f'#stage[data-board-id="{board_id}"]', timeout=5_000)
+    settle(page)
+
+
+def decode_qr(png: bytes) -> list[str]:
+    """Every QR code zxing-cpp finds in a PNG screenshot."""
+    import zxingcpp
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def login(page: Page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda u: "/login" not in u)
+
+
+def logout(page: Page) -> None:
+    page.locator("header.top").get_by_role("button", name="退出").click()
+    page.wait_for_url("**/login")

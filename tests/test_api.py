@@ -1,0 +1,157 @@
+"""JSON API: tokens, sessions with CSRF, the error shape, scope, OpenAPI."""
+
+from __future__ import annotations
+
+import pytest
+from openapi_spec_validator import validate
+from sqlalchemy import select
+
+from server.domain import users
+from server.extensions import session_scope
+from server.models import User
+from tests.conftest import csrf_from
+
+
+@pytest.fixture
+def token(app, world):
+    def issue(username: str) -> dict[str, str]:
+        with app.app_context(), session_scope() as s:
+            user = s.scalars(select(User).where(User.username == username)).one()
+            return {"Authorization": "Bearer " + users.issue_api_token(s, user)}
+
+    return issue
+
+
+def body(world, **over):
+    data = {
+        "area_id": world.village_a.id,
+        "catalogue_item_id": world.item_public.id,
+        "title": "甲村道路施工通知",
+        "body": "## 安排\n\n- 明日开工",
+        "valid_from": "2026-11-20T00:00:00+08:00",
+    }
+    data.update(over)
+    return data
+
+
+def test_openapi_document_is_valid_and_covers_the_routes(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    validate(doc)
+    for path in ("/disclosures", "/disclosures/{disclosure_id}/approve", "/feedback/{feedback_id}/answers",
+                 "/device/enrol", "/device/manifest", "/devices/{device_id}/enrolment-codes"):
+        assert path in doc["paths"], path
+    rules = {r.rule for r in client.application.url_map.iter_rules() if r.rule.startswith("/api/v1/")}
+    documented = {"/api/v1" + p.replace("{", "<").replace("}", ">") for p in doc["paths"]}
+    normalised = {r.replace("<int:", "<").replace("<path:", "<") for r in rules}
+    assert normalised == documented
+
+
+def test_draft_submit_approve_through_the_api(client, world, token):
+    created = client.post("/api/v1/disclosures", json=body(world), headers=token("editor"))
+    assert created.status_code == 201, created.get_json()
+    d = created.get_json()
+    assert d["status"] == "draft" and d["body_html"].startswith("<h2>")
+    did = d["id"]
+    assert client.post(f"/api/v1/disclosures/{did}/submit", headers=token("editor")).status_code == 200
+    own = client.post(f"/api/v1/disclosures/{did}/approve", json={}, headers=token("editor"))
+    assert own.status_code == 403 and own.get_json()["code"] == "forbidden"
+    ok = client.post(f"/api/v1/disclosures/{did}/approve", json={"content_hash": d["content_hash"]},
+                     headers=token("reviewer"))
+    assert ok.status_code == 200
+    review = ok.get_json()["reviews"][0]
+    assert review["reviewer"] == "reviewer" and review["content_hash"] == d["content_hash"]
+
+
+def test_errors_share_one_shape_and_name_the_field(client, world, token):
+    resp = client.post("/api/v1/disclosures", json=body(world, title=""), headers=token("editor"))
+    assert resp.status_code == 422
+    err = resp.get_json()
+    assert set(err) == {"code", "message", "details"} and err["details"]["field"] == "title"
+    resp = client.post("/api/v1/disclosures", json=body(world, valid_from="2026-11-20T00:00:00"), headers=token("editor"))
+    assert resp.status_code == 422 and resp.get_json()["details"]["field"] == "valid_from"
+    resp = client.post("/api/v1/disclosures", data="not json", headers=token("editor"))
+    assert resp.status_code == 422
+    resp = client.post("/api/v1/disclosures", json=body(world, extra=1), headers=token("editor"))
+    assert resp.status_code == 422 and resp.get_json()["details"]["field"] == "extra"
+
+
+def test_no_or_bad_token_is_401(client, world):
+    assert client.get("/api/v1/disclosures").status_code == 401
+    resp = client.get("/api/v1/disclosures", headers={"Authorization": "Bearer sw_nope"})
+    assert resp.status_code == 401 and resp.get_json()["code"] == "unauthenticated"
+
+
+def test_other_villages_items_are_404_by_id(client, world, token):
+    did = client.post("/api/v1/disclosures", json=body(world, area_id=world.village_b.id),
+                      headers=token("editor")).get_json()["id"]
+    resp = client.get(f"/api/v1/disclosures/{did}", headers=token("editor_a"))
+    assert resp.status_code == 404
+    assert client.get("/api/v1/disclosures", headers=token("editor_a")).get_json()["items"] == []
+
+
+def test_session_auth_needs_csrf_header_for_writes(client, world, login):
+    login("editor")
+    assert client.get("/api/v1/me").get_json()["username"] == "editor"
+    refused = client.post("/api/v1/disclosures", json=body(world))
+    assert refused.status_code == 400 and refused.get_json()["code"] == "csrf_failed"
+    token = csrf_from(client.get("/admin/disclosures/new").get_data(as_text=True))
+    ok = client.post("/api/v1/disclosures", json=body(world), headers={"X-CSRFToken": token})
+    assert ok.status_code == 201
+
+
+def test_feedback_answers_and_reports_stay_private(client, world, token, app):
+    import datetime as dt
+
+    from server.domain import feedback
+    from server.models import Area
+
+    with app.app_context(), session_scope() as s:
+        area = s.get(Area, world.village_a.id)
+        report = feedback.submit(s, feedback.FeedbackInput(kind="report", body="有人优亲厚友"), area=area,
+                                 disclosure=None, device_id=None, now=dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+        rid = report.id
+    resp = client.post(f"/api/v1/feedback/{rid}/answers", json={"body": "已转纪委核查", "public": True},
+                       headers=token("handler"))
+    assert resp.status_code == 409
+    resp = client.post(f"/api/v1/feedback/{rid}/answers", json={"body": "已转纪委核查", "public": False},
+                       headers=token("handler"))
+    assert resp.status_code == 201 and resp.get_json()["status"] == "answered"
+    resp = client.post(f"/api/v1/feedback/{rid}/answers", json={"body": "x"}, headers=token("editor"))
+    assert resp.status_code == 403
+
+
+def test_device_protocol_enrol_manifest_etag_and_revocation(client, world, token):
+    code = client.post(f"/api/v1/devices/{world.screen_a.id}/enrolment-codes", headers=token("admin"))
+    assert code.status_code == 201
+    code = code.get_json()["code"]
+    enrolled = client.post("/api/v1/device/enrol", json={"code": code})
+    assert enrolled.status_code == 201
+    dev = {"Authorization": "Bearer " + enrolled.get_json()["token"]}
+    again = client.post("/api/v1/device/enrol", json={"code": code})
+    assert again.status_code == 422 and again.get_json()["details"]["field"] == "code"
+
+    first = client.get("/api/v1/device/manifest", headers=dev)
+    assert first.status_code == 200
+    manifest = first.get_json()
+    assert manifest["site"]["name"] == "甲村党群服务中心"
+    assert first.headers["ETag"] == f'"{manifest["version"]}"'
+    again = client.get("/api/v1/device/manifest", headers={**dev, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    for asset in manifest["assets"]:
+        got = client.get(f"/api/v1/device/assets/{asset['path']}", headers=dev)
+        import hashlib
+
+        assert hashlib.sha256(got.data).hexdigest() == asset["sha256"]
+        got.close()
+    assert client.get("/api/v1/device/assets/../server/app.py", headers=dev).status_code == 404
+    assert client.get("/api/v1/device/manifest").status_code == 401
+
+    assert client.post(f"/api/v1/devices/{world.screen_a.id}/revoke", headers=token("admin")).status_code == 200
+    assert client.get("/api/v1/device/manifest", headers=dev).status_code == 401
+
+
+def test_scheduler_rights_are_needed_for_enrolment_codes(client, world, token):
+    resp = client.post(f"/api/v1/devices/{world.screen_a.id}/enrolment-codes", headers=token("editor"))
+    assert resp.status_code == 403
+    resp = client.post(f"/api/v1/devices/{world.screen_b.id}/enrolment-codes", headers=token("editor_a"))
+    assert resp.status_code == 404

@@ -1,0 +1,394 @@
+"""End to end in real headless Chromium: draft → review → screen → QR → phone → answer → echo wall.
+
+One demo server for the module. The players stay open (never reloaded) while people work
+in other browser contexts, so what reaches a screen arrives over its Socket.IO nudge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.browser import (
+    boards,
+    chromium,
+    decode_qr,
+    login,
+    logout,
+    open_player,
+    phone_context,
+    player_context,
+    rotation_delay_ms,
+    show_board,
+    wait_for_board,
+)
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+POLL_SECONDS = 60  # the /player page's fallback poll; a board seen sooner came by nudge
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path_factory.mktemp("e2e-browser"))
+    server.seed_demo()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
+    """Contexts opened by a test, closed after it."""
+    opened: list[BrowserContext] = []
+    yield opened
+    for c in opened:
+        c.close()
+
+
+class NudgeLog:
+    """Socket.IO frames a player receives, to tell a nudge from anything else."""
+
+    def __init__(self, page: Page) -> None:
+        self.frames: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: str | bytes) -> None:
+        if isinstance(payload, str):
+            self.frames.append(payload)
+
+    @property
+    def nudges(self) -> int:
+        return sum("manifest_changed" in f for f in self.frames)
+
+
+def flash(page: Page) -> str:
+    return " ".join(page.locator("p.flash").all_inner_texts())
+
+
+def stage_text(page: Page) -> str:
+    return page.locator("#stage").inner_text()
+
+
+def draft_and_submit(admin: Page, url: str, village: str, item: str, title: str, body: str) -> None:
+    """The editor's path: the 起草 form, 保存草稿, then 提交审核."""
+    admin.goto(f"{url}/admin/disclosures/new")
+    area = admin.locator("#area_id option").filter(has_text=village).first.get_attribute("value")
+    admin.select_option("#area_id", value=area)
+    admin.select_option("#catalogue_item_id", label=item)
+    admin.fill("#title", title)
+    expect(admin.locator(".field-table")).to_be_hidden()  # a notice has no table field
+    admin.fill("#body", body)
+    admin.fill("#valid_from", dt.datetime.now(LOCAL_TZ).date().isoformat())
+    admin.get_by_role("button", name="保存草稿").click()
+    admin.wait_for_url("**/admin/disclosures/*")
+    assert "草稿已保存" in flash(admin)
+    admin.get_by_role("button", name="提交审核").click()
+    admin.wait_for_load_state()
+    assert "已提交审核" in flash(admin), flash(admin)
+
+
+def approve_from_queue(admin: Page, url: str, title: str) -> None:
+    """The reviewer's path: 待审核 tile on the dashboard, the item, 审核通过并发布."""
+    admin.goto(f"{url}/admin/")
+    admin.locator("a.tile", has_text="待审核").click()
+    admin.get_by_role("link", name=title).click()
+    expect(admin.locator("h1")).to_contain_text("待审核")
+    admin.get_by_role("button", name="审核通过并发布").click()
+    admin.wait_for_load_state()
+    assert "审核通过" in flash(admin), flash(admin)
+
+
+def submit_feedback(phone: Page, kind: str, body: str, name: str = "", tel: str = "") -> tuple[str, str]:
+    """On the phone page already open: choose a type, write, submit. Returns (code, status URL)."""
+    phone.locator("label.kind", has_text=kind).click()
+    expect(phone.locator("label.kind", has_text=kind).locator("input")).to_be_checked()
+    phone.fill("#body", body)
+    anonymous = phone.locator("input[name=anonymous]")
+    if name or tel:
+        anonymous.uncheck()
+        phone.fill("#name", name)
+        phone.fill("#phone", tel)
+    else:
+        expect(anonymous).to_be_checked()  # anonymous is the default
+    phone.get_by_role("button", name="提交").click()
+    phone.wait_for_url("**/t/*")
+    expect(phone.locator("[role=status]")).to_contain_text("提交成功")
+    code = phone.locator(".ticket").inner_text().strip()
+    saved = phone.get_by_text("本页地址可收藏").inner_text()
+    return code, saved.split("：", 1)[1].strip()
+
+
+def answer_ticket(admin: Page, url: str, code: str, answer: str) -> str:
+    """The handler's path: 群众反馈 inbox, the ticket, 答复, keep 在回音壁公开."""
+    admin.goto(f"{url}/admin/feedback")
+    admin.get_by_role("link", name=code).click()
+    details = admin.locator("dl.facts").inner_text()
+    admin.fill("#body", answer)
+    expect(admin.locator("#public")).to_be_checked()
+    admin.get_by_role("button", name="提交答复").click()
+    admin.wait_for_load_state()
+    assert "答复已保存" in flash(admin), flash(admin)
+    return details
+
+
+def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext], tmp_path: Path
+) -> None:
+    url = live.url
+    marker = f"E2E{uuid.uuid4().hex[:8]}"
+    title = f"东山村村道硬化工程决议公开{marker}"
+    body = (
+        "## 决议内容\n\n经村民代表会议表决，同意实施村道硬化工程：\n\n"
+        "- 长度 1.2 公里\n- 宽度 4.5 米\n\n**工期：12月1日至12月31日**\n\n"
+        f"| 项目 | 金额（元） |\n| --- | --- |\n| 路面硬化{marker} | 186,000.00 |\n| 排水沟 | 24,500.00 |\n"
+    )
+
+    # 1. The hall screen of 东山村 and, for contrast, 西岭村's, both playing.
+    screens = player_context(browser)
+    contexts.append(screens)
+    logs: dict[str, NudgeLog] = {}
+    east = open_player(
+        screens, url, live.screen("东山村", "大厅信息屏")["key"], before=lambda p: logs.update(east=NudgeLog(p))
+    )
+    west = open_player(
+        screens, url, live.screen("西岭村", "大厅信息屏")["key"], before=lambda p: logs.update(west=NudgeLog(p))
+    )
+    east_log, west_log = logs["east"], logs["west"]
+    east.wait_for_function("() => window.sunwallPlayer.online")
+    west.wait_for_function("() => window.sunwallPlayer.online")
+    assert not any(marker in b["html"] for b in boards(east))
+
+    # 2. Editor drafts and submits; reviewer approves, all in the admin pages.
+    office = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    contexts.append(office)
+    admin = office.new_page()
+    login(admin, url, "editor")
+    draft_and_submit(admin, url, "东山村", "村级重大事项决策结果", title, body)
+    assert not any(marker in b["html"] for b in boards(east)), "shown before approval"
+    logout(admin)
+    login(admin, url, "reviewer")
+    approve_from_queue(admin, url, title)
+
+    # 3. The open player gets it by nudge (well before its 60 s poll) and shows it next.
+    seen = wait_for_board(east, marker, id_prefix="d", timeout_ms=5_000)
+    assert seen["at"] < POLL_SECONDS * 1000, "arrived by the fallback poll, not by a nudge"
+    assert east_log.nudges >= 1
+    board = seen["board"]
+    assert board["title"] == title
+    if seen["pending"]:
+        # Held for the next rotation, which is armed for the current board's own duration.
+        current = east.get_attribute("#stage", "data-board-id")
+        shown = next(b for b in east.evaluate("() => window.sunwallPlayer.manifest.boards") if b["id"] == current)
+        assert rotation_delay_ms(east) == shown["duration"] * 1000
+    show_board(east, board["id"])
+    stage = east.locator("#stage")
+    expect(stage.locator(".board-title")).to_have_text(title)
+    for selector in ("h2", "li", "strong", "table td"):
+        expect(stage.locator(f".board-body {selector}").first).to_be_visible()
+    expect(stage).to_contain_text(f"路面硬化{marker}")
+
+    # 4. The screenshot's QR code is the board's absolute public link.
+    shot = tmp_path / "player-new-board.png"
+    png = east.screenshot(path=str(shot))
+    assert east.get_attribute("#stage", "data-board-id") == board["id"], "rotated during the screenshot"
+    found = decode_qr(png)
+    assert found == [board["qr_url"]], f"QR in {shot}: {found}"
+    qr_url = found[0]
+    assert qr_url.startswith(f"{url}/q/") and len(qr_url) > len(f"{url}/q/") + 8
+
+    # 5. A villager scans it: the full item on a phone, then a question, anonymously.
+    phones = phone_context(browser)
+    contexts.append(phones)
+    phone = phones.new_page()
+    phone.goto(qr_url)
+    expect(phone.locator("article.item h1")).to_have_text(title)
+    expect(phone.locator("article.item table")).to_contain_text(f"路面硬化{marker}")
+    expect(phone.locator("article.item table")).to_contain_text("186,000.00")
+    expect(phone.locator("article.item .rich li").first).to_be_visible()
+    question = f"硬化工程期间村道还能通行吗？{marker}"
+    code, status_url = submit_feedback(phone, "咨询", question)
+    assert len(code) >= 6
+    assert status_url == f"{url}/t/{code}"
+    expect(phone.locator("blockquote")).to_have_text(question)
+
+    # 6. The handler answers in the admin pages, public on the echo wall.
+    logout(admin)
+    login(admin, url, "handler")
+    answer = f"施工期间实行半幅通行，请注意安全。{marker}"
+    facts = answer_ticket(admin, url, code, answer)
+    assert "匿名" in facts
+
+    # 7. The echo-wall board of the open player gets the answer within seconds.
+    echo = wait_for_board(east, answer, id_prefix="e", timeout_ms=5_000)["board"]
+    assert question in echo["html"]
+
+    # A second villager leaves a name and phone number, not anonymous; answered publicly.
+    name, tel = "韩梅梅", "13912345678"
+    phone.goto(echo["qr_url"])  # the echo wall's own QR link
+    expect(phone.locator("article.item h1")).to_have_text("东山村回音壁")
+    expect(phone.locator("article.item")).to_contain_text(answer)
+    suggestion = f"建议施工时在路口设置提示牌。{marker}"
+    code2, _ = submit_feedback(phone, "建议", suggestion, name=name, tel=tel)
+    facts2 = answer_ticket(admin, url, code2, f"已采纳，明天设置。{marker}")
+    assert name in facts2 and tel in facts2, "the handler should see who wrote (the control)"
+    echo = wait_for_board(east, f"已采纳，明天设置。{marker}", id_prefix="e", timeout_ms=5_000)["board"]
+    for secret in (name, tel, "1391234", "139****"):
+        assert secret not in echo["html"], f"{secret!r} leaked onto the player's echo wall"
+    show_board(east, echo["id"])
+    expect(east.locator("#stage .board-title")).to_have_text("东山村回音壁")
+    on_screen = stage_text(east)
+    assert answer in on_screen and suggestion in on_screen
+    assert name not in on_screen and tel not in on_screen
+    echo_png = tmp_path / "player-echo-wall.png"
+    assert decode_qr(east.screenshot(path=str(echo_png))) == [echo["qr_url"]]
+    phone.goto(echo["qr_url"])
+    public_wall = phone.locator("article.item").inner_text()
+    assert answer in public_wall and suggestion in public_wall
+    page_html = phone.content()
+    assert name not in page_html and tel not in page_html and "1391234" not in page_html
+
+    # 8. The first villager's status page shows the answer.
+    phone.goto(status_url)
+    expect(phone.locator(".answer")).to_contain_text(answer)
+    expect(phone.locator(".facts")).to_contain_text("已答复")
+
+    # 西岭村's screen, open all along, was never nudged and never got any of it.
+    assert west.evaluate("() => window.sunwallPlayer.online")
+    assert west_log.nudges == 0, west_log.frames
+    assert east_log.nudges >= 3
+    held = west.evaluate("() => [window.sunwallPlayer.manifest, window.sunwallPlayer.pending]")
+    for m in filter(None, held):
+        assert not any(marker in b["html"] for b in m["boards"])
+    direct = requests.get(
+        f"{url}/api/v1/device/manifest",
+        headers={"Authorization": "Bearer " + live.screen("西岭村", "大厅信息屏")["key"]},
+        timeout=10,
+    ).json()
+    assert not any(marker in b["html"] for b in direct["boards"])
+
+
+XSS_TITLE = "XSS<script>window.__xss='title';alert(1)</script><img src=x onerror=\"window.__xss='img';alert(2)\">"
+XSS_BODY = (
+    "## 标题<script>window.__xss='h2'</script>\n\n"
+    "<img src=x onerror=\"window.__xss='body-img';alert(3)\">\n\n"
+    "<svg onload=\"window.__xss='svg'\"></svg>\n\n"
+    "[点我](javascript:window.__xss='link')\n\n"
+    "<iframe srcdoc=\"<script>parent.__xss='iframe'</script>\"></iframe>\n\n"
+    "| 列<img src=x onerror=\"window.__xss='cell'\"> | 值 |\n| --- | --- |\n| a | b |\n"
+)
+XSS_TEXT = "<script>window.__xss='fb';alert(4)</script><img src=x onerror=\"window.__xss='fb-img';alert(5)\">"
+
+
+def _api_publish(live: LiveServer, village: str, title: str, body: str) -> int:
+    editor, reviewer = live.api("editor"), live.api("reviewer")
+    area = next(a for a in editor.get(live.url + "/api/v1/areas").json()["items"] if a["name"] == village)
+    cats = editor.get(live.url + "/api/v1/catalogue").json()["categories"]
+    item = next(i for c in cats for i in c["items"] if i["title"] == "村级重大事项决策结果")
+    created = editor.post(live.url + "/api/v1/disclosures", json={
+        "area_id": area["id"], "catalogue_item_id": item["id"], "title": title, "body": body,
+        "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
+    })
+    assert created.status_code == 201, created.text
+    did = created.json()["id"]
+    assert editor.post(f"{live.url}/api/v1/disclosures/{did}/submit").status_code == 200
+    assert reviewer.post(f"{live.url}/api/v1/disclosures/{did}/approve", json={}).status_code == 200
+    return did
+
+
+def test_script_in_titles_bodies_and_feedback_never_runs(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """Escaping and sanitising alone must hold: these contexts ignore the CSP header."""
+    url = live.url
+    dialogs: list[str] = []
+
+    def watched(context: BrowserContext) -> BrowserContext:
+        contexts.append(context)
+        context.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        return context
+
+    def inert(page: Page, where: str) -> None:
+        page.wait_for_load_state("load")
+        fired = page.evaluate("() => window.__xss")
+        handlers = page.evaluate(
+            "() => document.querySelectorAll('[onerror],[onload],iframe,object,embed,a[href^=\"javascript\"]').length"
+        )
+        assert fired is None and not dialogs, f"script ran on {where}: {fired!r} {dialogs}"
+        assert handlers == 0, f"{handlers} active elements survived on {where}"
+
+    # The item is published through the API; the pages showing it are what is tested.
+    did = _api_publish(live, "东山村", XSS_TITLE, XSS_BODY)
+
+    screens = watched(player_context(browser, bypass_csp=True))
+    player = open_player(screens, url, live.screen("东山村", "大厅信息屏")["key"])
+    board = next(b for b in boards(player) if b["id"] == f"d{did}")
+    show_board(player, board["id"])
+    expect(player.locator("#stage .board-title")).to_have_text(XSS_TITLE)  # shown as text
+    inert(player, "the player")
+
+    phones = watched(phone_context(browser, bypass_csp=True))
+    phone = phones.new_page()
+    phone.goto(board["qr_url"])
+    expect(phone.locator("article.item h1")).to_have_text(XSS_TITLE)
+    inert(phone, "the phone item page")
+    code, status_url = submit_feedback(phone, "意见", XSS_TEXT)
+    expect(phone.locator("blockquote")).to_have_text(XSS_TEXT)
+    inert(phone, "the ticket page")
+
+    office = watched(browser.new_context(bypass_csp=True, locale="zh-CN"))
+    admin = office.new_page()
+    login(admin, url, "handler")
+    admin.goto(f"{url}/admin/feedback")
+    expect(admin.locator("td.clip", has_text="window.__xss").first).to_be_visible()
+    inert(admin, "the feedback inbox")
+    answer_ticket(admin, url, code, "答复" + XSS_TEXT)
+    inert(admin, "the feedback page")
+    admin.get_by_role("link", name=XSS_TITLE).click()
+    expect(admin.locator("h1")).to_contain_text(XSS_TITLE)
+    inert(admin, "the admin disclosure page")
+    admin.goto(f"{url}/admin/disclosures")
+    inert(admin, "the disclosure list")
+
+    echo = wait_for_board(player, "答复&lt;script&gt;", id_prefix="e", timeout_ms=5_000)["board"]
+    show_board(player, echo["id"])
+    expect(player.locator("#stage")).to_contain_text("答复" + XSS_TEXT)
+    inert(player, "the player's echo wall")
+    phone.goto(echo["qr_url"])
+    expect(phone.locator("article.item")).to_contain_text("答复" + XSS_TEXT)
+    inert(phone, "the phone echo wall")
+    phone.goto(status_url)
+    inert(phone, "the ticket page with its answer")
+
+
+def test_portrait_screen_shows_a_board_with_a_scannable_qr(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext], tmp_path: Path
+) -> None:
+    screens = player_context(browser, width=1080, height=1920)
+    contexts.append(screens)
+    page = open_player(screens, live.url, live.screen("东山村", "门口竖屏")["key"])
+    assert "orientation-portrait" in (page.get_attribute("body", "class") or "")
+    board_id = page.get_attribute("#stage", "data-board-id")
+    board: dict[str, Any] = next(b for b in boards(page) if b["id"] == board_id)
+    qr = page.locator("#stage .board-qr svg.qr").bounding_box()
+    assert qr and qr["x"] >= 0 and qr["y"] >= 0 and qr["x"] + qr["width"] <= 1080 and qr["y"] + qr["height"] <= 1920
+    shot = tmp_path / "player-portrait.png"
+    found = decode_qr(page.screenshot(path=str(shot)))
+    assert found == [board["qr_url"]], f"QR in {shot}: {found}"
+    assert found[0].startswith(f"{live.url}/q/")

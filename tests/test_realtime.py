@@ -1,0 +1,175 @@
+"""Socket.IO against a real server process: authentication, rooms, nudges after approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+import socketio
+from sqlalchemy import create_engine, text
+
+from tests.conftest import PG_ADMIN_URL
+from tests.live import LiveServer
+
+
+class Screen:
+    """A python-socketio client standing in for one screen."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url, self.token = url, token
+        self.nudges: list[dict] = []
+        self.got = threading.Event()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("manifest_changed", self._on_nudge, namespace="/device")
+
+    def _on_nudge(self, data: dict) -> None:
+        self.nudges.append(data)
+        self.got.set()
+
+    def connect(self, wait: float = 5) -> None:
+        auth = {"token": self.token} if self.token is not None else None
+        self.client.connect(self.url, namespaces=["/device"], auth=auth, transports=["websocket"], wait_timeout=wait)
+
+    def manifest(self) -> dict:
+        resp = requests.get(self.url + "/api/v1/device/manifest", headers={"Authorization": f"Bearer {self.token}"}, timeout=5)
+        resp.raise_for_status()
+        return resp.json()
+
+    def close(self) -> None:
+        if self.client.connected:
+            self.client.disconnect()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path_factory.mktemp("live-rt"))
+    server.seed_demo()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def screens(live: LiveServer):
+    opened: list[Screen] = []
+
+    def open_screen(village: str, name: str) -> Screen:
+        s = Screen(live.url, live.screen(village, name)["key"])
+        s.connect()
+        opened.append(s)
+        return s
+
+    yield open_screen
+    # websocket-client waits up to 3 s for each close frame; close them side by side.
+    closers = [threading.Thread(target=s.close) for s in opened]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join()
+
+
+def publish(live: LiveServer, village: str, item_title: str, title: str, url: str | None = None) -> int:
+    base = url or live.url
+    editor, reviewer = live.api("editor"), live.api("reviewer")
+    area = next(a for a in editor.get(base + "/api/v1/areas").json()["items"] if a["name"] == village)
+    cats = editor.get(base + "/api/v1/catalogue").json()["categories"]
+    item = next(i for c in cats for i in c["items"] if i["title"] == item_title)
+    created = editor.post(base + "/api/v1/disclosures", json={
+        "area_id": area["id"], "catalogue_item_id": item["id"], "title": title, "body": "实时推送测试",
+        "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
+    })
+    assert created.status_code == 201, created.text
+    did = created.json()["id"]
+    assert editor.post(f"{base}/api/v1/disclosures/{did}/submit").status_code == 200
+    assert reviewer.post(f"{base}/api/v1/disclosures/{did}/approve", json={}).status_code == 200
+    return did
+
+
+def test_approval_nudges_that_villages_screens_only(live, screens):
+    hall = screens("东山村", "大厅信息屏")
+    kiosk = screens("东山村", "大厅查询机")
+    other = screens("西岭村", "大厅信息屏")
+    before = hall.manifest()["version"]
+    title = f"东山村推送测试{uuid.uuid4().hex[:6]}"
+    publish(live, "东山村", "村级重大事项决策结果", title)
+    assert hall.got.wait(5) and kiosk.got.wait(5)
+    manifest = hall.manifest()
+    assert manifest["version"] != before
+    assert title in [b["title"] for b in manifest["boards"]]
+    assert not other.got.wait(1.0), "another village's screen was nudged"
+    assert title not in [b["title"] for b in other.manifest()["boards"]]
+
+
+def test_internal_items_reach_only_internal_screens(live, screens):
+    hall = screens("东山村", "大厅信息屏")
+    party_room = screens("东山村", "党员活动室屏")
+    title = f"党内公示{uuid.uuid4().hex[:6]}"
+    publish(live, "东山村", "预备党员转正", title)
+    assert party_room.got.wait(5)
+    assert title in [b["title"] for b in party_room.manifest()["boards"]]
+    assert not hall.got.wait(1.0), "a public screen was nudged for an internal item"
+    assert title not in [b["title"] for b in hall.manifest()["boards"]]
+
+
+def test_connections_without_or_with_a_bad_or_revoked_credential_are_refused(live):
+    for token in (None, "", "pk_not-a-real-key"):
+        s = Screen(live.url, token)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            s.connect(wait=1)
+        s.close()
+    key = live.screen("白水村", "大厅信息屏")
+    ok = Screen(live.url, key["key"])
+    ok.connect()
+    ok.close()
+    assert live.api("scheduler").post(f"{live.url}/api/v1/devices/{key['device_id']}/revoke").status_code == 200
+    revoked = Screen(live.url, key["key"])
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        revoked.connect(wait=1)
+    revoked.close()
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    name = f"sunwall_mq_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_two_server_processes_share_nudges_through_redis(tmp_path, pg_database):
+    """Scale-out: PostgreSQL plus the Redis message queue; approve on one, nudge from the other."""
+    env = {
+        "SUNWALL_DATABASE_URL": pg_database,
+        "SUNWALL_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
+        "SUNWALL_SECRET_KEY": "shared-" + uuid.uuid4().hex,
+    }
+    first = LiveServer(tmp_path / "a", env)
+    second = LiveServer(tmp_path / "b", env)
+    first.data_dir.mkdir()
+    second.data_dir.mkdir()
+    first.seed_demo()
+    (second.data_dir / "demo-screens.json").write_bytes((first.data_dir / "demo-screens.json").read_bytes())
+    first.start()
+    second.start()
+    try:
+        screen = Screen(first.url, first.screen("东山村", "大厅信息屏")["key"])
+        screen.connect()
+        time.sleep(0.2)
+        title = f"跨进程推送{uuid.uuid4().hex[:6]}"
+        publish(second, "东山村", "村级重大事项决策结果", title)
+        assert screen.got.wait(5), "no nudge crossed the Redis message queue"
+        assert title in [b["title"] for b in screen.manifest()["boards"]]
+        screen.close()
+    finally:
+        first.stop()
+        second.stop()
