@@ -39,6 +39,7 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         # Documented in docs/admin-guide.md: one phone may send a few messages a minute.
         "FEEDBACK_RATE": env("SUNWALL_FEEDBACK_RATE", "5 per minute;30 per hour"),
         "LOGIN_RATE": env("SUNWALL_LOGIN_RATE", "10 per minute;50 per hour"),
+        "TIMEZONE": env("SUNWALL_TIMEZONE", "Asia/Shanghai"),
         "PROXY_COUNT": int(env("SUNWALL_PROXY_COUNT", "0")),
         "DEMO": False,
         "SESSION_COOKIE_HTTPONLY": True,

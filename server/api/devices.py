@@ -80,8 +80,9 @@ def manifest():
     device = _device()
     devices.mark_seen(device, now)
     session.commit()
+    cfg = current_app.config
     body = manifests.build_manifest(
-        session, device, now, current_app.config["PUBLIC_URL"], current_app.config["SECRET_KEY"].encode()
+        session, device, now, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"]
     )
     etag = f'"{body["version"]}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}

@@ -195,6 +195,7 @@ class ManifestOut(BaseModel):
     device: dict[str, Any]
     site: dict[str, Any]
     layout: str
+    timezone: str
     ticker: str
     boards: list[BoardOut]
     next_change_at: dt.datetime | None

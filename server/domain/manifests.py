@@ -57,7 +57,12 @@ def _candidates(session: Session, device: Device, now: dt.datetime) -> list[Disc
 
 
 def build_manifest(
-    session: Session, device: Device, now: dt.datetime, public_url: str, qr_secret: bytes
+    session: Session,
+    device: Device,
+    now: dt.datetime,
+    public_url: str,
+    qr_secret: bytes,
+    timezone: str = "Asia/Shanghai",
 ) -> dict[str, Any]:
     rows = {d.id: d for d in _candidates(session, device, now)}
     shown, next_change_at = plan_loop(
@@ -136,6 +141,7 @@ def build_manifest(
         },
         "site": {"id": site.id, "name": site.name, "area": area.name},
         "layout": signage_layouts.layout_for(device.kind.value, device.orientation.value),
+        "timezone": timezone,
         "ticker": ticker,
         "boards": boards,
         "next_change_at": next_change_at.isoformat() if next_change_at else None,

@@ -15,13 +15,21 @@
     linkState.className = "link-state " + (online ? "online" : "offline");
   }
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  var WEEK = ["日", "一", "二", "三", "四", "五", "六"];
+  // The hall's clock follows the township's zone, whatever the screen's OS thinks.
+  var WEEK = { Sun: "日", Mon: "一", Tue: "二", Wed: "三", Thu: "四", Fri: "五", Sat: "六" };
+  var fmt = null, fmtZone = null;
   function tick() {
-    var d = new Date();
+    var zone = (state.manifest && state.manifest.timezone) || "Asia/Shanghai";
+    if (zone !== fmtZone) {
+      fmtZone = zone;
+      fmt = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric",
+        month: "numeric", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    }
+    var p = {};
+    fmt.formatToParts(new Date()).forEach(function (x) { p[x.type] = x.value; });
     document.getElementById("clock-date").textContent =
-      d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 星期" + WEEK[d.getDay()];
-    document.getElementById("clock-time").textContent = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+      p.year + "年" + p.month + "月" + p.day + "日 星期" + WEEK[p.weekday];
+    document.getElementById("clock-time").textContent = p.hour + ":" + p.minute + ":" + p.second;
   }
 
   function accept(manifest) {
