@@ -132,7 +132,6 @@ class Agent:
             "again with --code.",
             message, self.data.credential_path,
         )
-        # Runs on the sync thread; stopping the link from here is safe (it joins another thread).
         self.listener.stop()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

@@ -51,12 +51,15 @@ class Listener:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self) -> None:
+        """Close the link and return at once (the link's threads are daemons).
+
+        The close frame goes out straight away, but websocket-client then waits up to 3 s
+        for the server's reply; a shutting-down screen need not wait for it.
+        """
         self._stop.set()
         if self.sio.connected:
-            self.sio.disconnect()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+            threading.Thread(target=self.sio.disconnect, name="socketio-close", daemon=True).start()
 
     def _run(self) -> None:
         delay = MIN_DELAY

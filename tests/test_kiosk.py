@@ -338,3 +338,39 @@ def test_a_corrupt_download_never_enters_the_cache(tmp_path: Path) -> None:
 
     cache.put(sha, len(good), [good[:5], good[5:]])
     assert cache.path(sha).read_bytes() == good
+
+
+@pytest.mark.browser
+def test_chromium_plays_the_local_player_with_the_server_down(
+    live_running: LiveServer, screen: dict[str, Any], new_code: Callable[[int], str],
+    agent: Callable[..., AgentProcess],
+) -> None:
+    from tests.browser import chromium, player_context
+
+    kiosk = agent(new_code(screen["device_id"]))
+    manifest = kiosk.synced()
+    live_running.stop()
+
+    with chromium() as browser:
+        context = player_context(browser)
+        try:
+            page = context.new_page()
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+            page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
+            page.goto(kiosk.url + "/")
+            page.wait_for_function(
+                "() => window.sunwallPlayer && window.sunwallPlayer.manifest"
+                " && document.getElementById('stage').dataset.boardId",
+                timeout=10_000,
+            )
+            shown = page.locator("#stage").get_attribute("data-board-id")
+            assert shown == manifest["boards"][0]["id"]
+            assert page.locator("#site-name").inner_text() == manifest["site"]["name"]
+            assert page.locator("#stage .board-title").first.inner_text() == manifest["boards"][0]["title"]
+            # The player's next poll of /manifest.json (5 s) must also succeed offline.
+            page.wait_for_function("() => window.sunwallPlayer.etag !== null", timeout=10_000)
+            assert problems == []
+        finally:
+            context.close()

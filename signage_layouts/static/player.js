@@ -32,8 +32,15 @@
     document.getElementById("clock-time").textContent = p.hour + ":" + p.minute + ":" + p.second;
   }
 
+  // ?board=<id> starts the loop at that board (previews, screenshots).
+  var startBoard = new URLSearchParams(location.search).get("board");
+
   function accept(manifest) {
-    if (!state.manifest) { state.manifest = manifest; show(0); }
+    if (!state.manifest) {
+      state.manifest = manifest;
+      var first = manifest.boards.findIndex(function (b) { return b.id === startBoard; });
+      show(first > 0 ? first : 0);
+    }
     else { state.pending = manifest; }  // swapped in at the next rotation
     document.getElementById("site-name").textContent = manifest.site.name;
     try { localStorage.setItem(storeKey, JSON.stringify(manifest)); } catch (e) { /* quota: keep playing */ }
