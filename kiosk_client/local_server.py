@@ -139,6 +139,9 @@ class PlayerHandler(BaseHTTPRequestHandler):
             self._manifest(snapshot, send_body)
         elif path.startswith("/static/"):
             self._asset(snapshot, unquote(path[len("/static/"):]), send_body)
+        elif path == "/favicon.ico":
+            # Browsers ask for it on their own; an empty answer keeps their console clean.
+            self._send(HTTPStatus.NO_CONTENT, b"", None, False, {"Cache-Control": "max-age=86400"})
         else:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", send_body)
 
@@ -213,7 +216,7 @@ class PlayerHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         if ctype is not None:
             self.send_header("Content-Type", ctype)
-        if status != HTTPStatus.NOT_MODIFIED:
+        if status not in (HTTPStatus.NOT_MODIFIED, HTTPStatus.NO_CONTENT):
             self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Content-Type-Options", "nosniff")
         for name, value in (headers or {}).items():

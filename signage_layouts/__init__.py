@@ -108,7 +108,6 @@ def render_board(kind: str, data: dict[str, Any]) -> str:
 def render_player(layout: str, **context: Any) -> str:
     """The full-screen player page; `context` gives static_base, manifest_url and socket."""
     meta = layouts()[layout]
-    context.setdefault("socket", None)
     return _env().get_template(f"{layout}/player.html").render(layout=meta, **context)
 
 

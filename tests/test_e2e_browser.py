@@ -151,6 +151,7 @@ def answer_ticket(admin: Page, url: str, code: str, answer: str) -> str:
 def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     live: LiveServer, browser: Browser, contexts: list[BrowserContext], tmp_path: Path
 ) -> None:
+    import time; t0=time.monotonic(); T=lambda m: print(round(time.monotonic()-t0,2), m)
     url = live.url
     marker = f"E2E{uuid.uuid4().hex[:8]}"
     title = f"东山村村道硬化工程决议公开{marker}"
@@ -160,6 +161,7 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
         f"| 项目 | 金额（元） |\n| --- | --- |\n| 路面硬化{marker} | 186,000.00 |\n| 排水沟 | 24,500.00 |\n"
     )
 
+    T("1. The hall screen of 东山村 and,")
     # 1. The hall screen of 东山村 and, for contrast, 西岭村's, both playing.
     screens = player_context(browser)
     contexts.append(screens)
@@ -175,6 +177,7 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     west.wait_for_function("() => window.sunwallPlayer.online")
     assert not any(marker in b["html"] for b in boards(east))
 
+    T("2. Editor drafts and submits; ")
     # 2. Editor drafts and submits; reviewer approves, all in the admin pages.
     office = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     contexts.append(office)
@@ -186,6 +189,7 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     login(admin, url, "reviewer")
     approve_from_queue(admin, url, title)
 
+    T("3. The open player gets it by ")
     # 3. The open player gets it by nudge (well before its 60 s poll) and shows it next.
     seen = wait_for_board(east, marker, id_prefix="d", timeout_ms=5_000)
     assert seen["at"] < POLL_SECONDS * 1000, "arrived by the fallback poll, not by a nudge"
@@ -204,6 +208,7 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
         expect(stage.locator(f".board-body {selector}").first).to_be_visible()
     expect(stage).to_contain_text(f"路面硬化{marker}")
 
+    T("4. The screenshot's QR code is")
     # 4. The screenshot's QR code is the board's absolute public link.
     shot = tmp_path / "player-new-board.png"
     png = east.screenshot(path=str(shot))
@@ -213,6 +218,7 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     qr_url = found[0]
     assert qr_url.startswith(f"{url}/q/") and len(qr_url) > len(f"{url}/q/") + 8
 
+    T("5. A villager scans it: the fu")
     # 5. A villager scans it: the full item on a phone, then a question, anonymously.
     phones = phone_context(browser)
     contexts.append(phones)
@@ -228,6 +234,7 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     assert status_url == f"{url}/t/{code}"
     expect(phone.locator("blockquote")).to_have_text(question)
 
+    T("6. The handler answers in the ")
     # 6. The handler answers in the admin pages, public on the echo wall.
     logout(admin)
     login(admin, url, "handler")
@@ -235,6 +242,7 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     facts = answer_ticket(admin, url, code, answer)
     assert "匿名" in facts
 
+    T("7. The echo-wall board of the ")
     # 7. The echo-wall board of the open player gets the answer within seconds.
     echo = wait_for_board(east, answer, id_prefix="e", timeout_ms=5_000)["board"]
     assert question in echo["html"]
@@ -264,11 +272,13 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     page_html = phone.content()
     assert name not in page_html and tel not in page_html and "1391234" not in page_html
 
+    T("8. The first villager's status")
     # 8. The first villager's status page shows the answer.
     phone.goto(status_url)
     expect(phone.locator(".answer")).to_contain_text(answer)
     expect(phone.locator(".facts")).to_contain_text("已答复")
 
+    T("west")
     # 西岭村's screen, open all along, was never nudged and never got any of it.
     assert west.evaluate("() => window.sunwallPlayer.online")
     assert west_log.nudges == 0, west_log.frames

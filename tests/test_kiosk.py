@@ -356,7 +356,7 @@ def test_chromium_plays_the_local_player_with_the_server_down(
         try:
             page = context.new_page()
             problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("console", lambda m: problems.append(f"{m.text} {m.location['url']}") if m.type == "error" else None)
             page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
             page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
             page.goto(kiosk.url + "/")

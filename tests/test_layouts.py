@@ -1,0 +1,59 @@
+"""signage_layouts: discovery, validation, escaping, player assets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+import signage_layouts
+
+
+def test_every_layout_is_discovered_and_renders_a_player():
+    found = signage_layouts.layouts()
+    assert {"landscape", "portrait", "kiosk"} <= set(found)
+    for name, meta in found.items():
+        page = signage_layouts.render_player(name, title="东山村</title><script>", static_base="/s/",
+                                             config={"manifestUrl": "/m", "token": "</script><script>alert(1)"})
+        assert f"layout-{name}" in page and f"--w: {meta['width']}px" in page
+        assert "</title><script>" not in page
+        assert "</script><script>alert(1)" not in page  # tojson escapes < and >
+        config = page.split('id="player-config">')[1].split("</script>")[0]
+        assert json.loads(config)["token"] == "</script><script>alert(1)"
+
+
+def test_layout_choice_by_screen():
+    assert signage_layouts.layout_for("kiosk", "landscape") == "kiosk"
+    assert signage_layouts.layout_for("signage", "portrait") == "portrait"
+    assert signage_layouts.layout_for("signage", "landscape") == "landscape"
+
+
+def test_boards_escape_text_but_keep_sanitised_html():
+    html = signage_layouts.render_board("table", {
+        "title": "<b>标题</b>", "category": "财务", "scope": "public", "area": "甲村",
+        "valid_from": "2026-11-01T00:00:00+00:00", "valid_to": None, "body_html": "<strong>已审核</strong>",
+        "table": {"columns": ["<i>列</i>"], "rows": [["<img src=x onerror=alert(1)>"]]},
+        "qr_url": "http://s.test/q/d1.1.ABCDEFGHJK",
+    })
+    assert "&lt;b&gt;标题" in html and "<strong>已审核</strong>" in html
+    assert "<img" not in html and "&lt;img" in html
+    assert "<svg" in html and 'class="qr"' in html
+    with pytest.raises(signage_layouts.LayoutError):
+        signage_layouts.render_board("video", {})
+
+
+def test_player_assets_are_listed_with_their_digests():
+    for asset in signage_layouts.player_assets():
+        data = (signage_layouts.STATIC_DIR / asset["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == asset["sha256"] and len(data) == asset["size"]
+
+
+def test_no_page_loads_anything_from_outside():
+    roots = [signage_layouts.ROOT, signage_layouts.ROOT.parent / "server" / "templates",
+             signage_layouts.ROOT.parent / "server" / "static"]
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.suffix in {".html", ".css", ".js"} and "vendor" not in path.parts:
+                text = path.read_text(encoding="utf-8")
+                assert "http://" not in text and "https://" not in text and "//cdn" not in text, path
