@@ -161,7 +161,6 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
         f"| 项目 | 金额（元） |\n| --- | --- |\n| 路面硬化{marker} | 186,000.00 |\n| 排水沟 | 24,500.00 |\n"
     )
 
-    T("1. The hall screen of 东山村 and,")
     # 1. The hall screen of 东山村 and, for contrast, 西岭村's, both playing.
     screens = player_context(browser)
     contexts.append(screens)
@@ -177,21 +176,24 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     west.wait_for_function("() => window.sunwallPlayer.online")
     assert not any(marker in b["html"] for b in boards(east))
 
-    T("2. Editor drafts and submits; ")
     # 2. Editor drafts and submits; reviewer approves, all in the admin pages.
     office = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     contexts.append(office)
     admin = office.new_page()
     login(admin, url, "editor")
+    T('login(admin, url, "editor")')
     draft_and_submit(admin, url, "东山村", "村级重大事项决策结果", title, body)
+    T('draft_and_submit(admin, url, "')
     assert not any(marker in b["html"] for b in boards(east)), "shown before approval"
     logout(admin)
+    T('logout(admin)\n    login(admin,')
     login(admin, url, "reviewer")
     approve_from_queue(admin, url, title)
+    T('approve_from_queue(admin, url,')
 
-    T("3. The open player gets it by ")
     # 3. The open player gets it by nudge (well before its 60 s poll) and shows it next.
     seen = wait_for_board(east, marker, id_prefix="d", timeout_ms=5_000)
+    T('seen = wait_for_board(east, ma')
     assert seen["at"] < POLL_SECONDS * 1000, "arrived by the fallback poll, not by a nudge"
     assert east_log.nudges >= 1
     board = seen["board"]
@@ -202,23 +204,24 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
         shown = next(b for b in east.evaluate("() => window.sunwallPlayer.manifest.boards") if b["id"] == current)
         assert rotation_delay_ms(east) == shown["duration"] * 1000
     show_board(east, board["id"])
+    T('show_board(east, board["id"])')
     stage = east.locator("#stage")
     expect(stage.locator(".board-title")).to_have_text(title)
     for selector in ("h2", "li", "strong", "table td"):
         expect(stage.locator(f".board-body {selector}").first).to_be_visible()
     expect(stage).to_contain_text(f"路面硬化{marker}")
 
-    T("4. The screenshot's QR code is")
     # 4. The screenshot's QR code is the board's absolute public link.
     shot = tmp_path / "player-new-board.png"
     png = east.screenshot(path=str(shot))
+    T('png = east.screenshot(')
     assert east.get_attribute("#stage", "data-board-id") == board["id"], "rotated during the screenshot"
     found = decode_qr(png)
+    T('found = decode_qr(png)')
     assert found == [board["qr_url"]], f"QR in {shot}: {found}"
     qr_url = found[0]
     assert qr_url.startswith(f"{url}/q/") and len(qr_url) > len(f"{url}/q/") + 8
 
-    T("5. A villager scans it: the fu")
     # 5. A villager scans it: the full item on a phone, then a question, anonymously.
     phones = phone_context(browser)
     contexts.append(phones)
@@ -234,7 +237,6 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     assert status_url == f"{url}/t/{code}"
     expect(phone.locator("blockquote")).to_have_text(question)
 
-    T("6. The handler answers in the ")
     # 6. The handler answers in the admin pages, public on the echo wall.
     logout(admin)
     login(admin, url, "handler")
@@ -242,43 +244,48 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     facts = answer_ticket(admin, url, code, answer)
     assert "匿名" in facts
 
-    T("7. The echo-wall board of the ")
     # 7. The echo-wall board of the open player gets the answer within seconds.
     echo = wait_for_board(east, answer, id_prefix="e", timeout_ms=5_000)["board"]
+    T('echo = wait_for_board(east, an')
     assert question in echo["html"]
 
     # A second villager leaves a name and phone number, not anonymous; answered publicly.
     name, tel = "韩梅梅", "13912345678"
     phone.goto(echo["qr_url"])  # the echo wall's own QR link
+    T('phone.goto(echo["qr_url"])  #')
     expect(phone.locator("article.item h1")).to_have_text("东山村回音壁")
     expect(phone.locator("article.item")).to_contain_text(answer)
     suggestion = f"建议施工时在路口设置提示牌。{marker}"
     code2, _ = submit_feedback(phone, "建议", suggestion, name=name, tel=tel)
+    T('code2, _ =')
     facts2 = answer_ticket(admin, url, code2, f"已采纳，明天设置。{marker}")
+    T('facts2 =')
     assert name in facts2 and tel in facts2, "the handler should see who wrote (the control)"
     echo = wait_for_board(east, f"已采纳，明天设置。{marker}", id_prefix="e", timeout_ms=5_000)["board"]
+    T('echo = wait_for_board(east, f"')
     for secret in (name, tel, "1391234", "139****"):
         assert secret not in echo["html"], f"{secret!r} leaked onto the player's echo wall"
     show_board(east, echo["id"])
+    T('show_board(east, echo["id"])')
     expect(east.locator("#stage .board-title")).to_have_text("东山村回音壁")
     on_screen = stage_text(east)
     assert answer in on_screen and suggestion in on_screen
     assert name not in on_screen and tel not in on_screen
     echo_png = tmp_path / "player-echo-wall.png"
     assert decode_qr(east.screenshot(path=str(echo_png))) == [echo["qr_url"]]
+    T('assert decode_qr(east.screensh')
     phone.goto(echo["qr_url"])
+    T('phone.goto(echo["qr_url"])')
     public_wall = phone.locator("article.item").inner_text()
     assert answer in public_wall and suggestion in public_wall
     page_html = phone.content()
     assert name not in page_html and tel not in page_html and "1391234" not in page_html
 
-    T("8. The first villager's status")
     # 8. The first villager's status page shows the answer.
     phone.goto(status_url)
     expect(phone.locator(".answer")).to_contain_text(answer)
     expect(phone.locator(".facts")).to_contain_text("已答复")
 
-    T("west")
     # 西岭村's screen, open all along, was never nudged and never got any of it.
     assert west.evaluate("() => window.sunwallPlayer.online")
     assert west_log.nudges == 0, west_log.frames

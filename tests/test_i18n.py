@@ -79,7 +79,9 @@ def test_login_page_and_dashboard_default_to_chinese(client, world, login):
 
 
 def test_accept_language_english_shows_english_login_page(client, world):
-    html = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    html = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(
+        as_text=True
+    )
     _assert_english(html, LOGIN_STRINGS)
     assert '<html lang="en">' in html
 
@@ -105,7 +107,9 @@ def test_wrong_password_message_is_translated(client, world):
     assert "用户名或密码不正确" not in html
 
 
-def test_language_switch_makes_dashboard_english_and_is_saved_for_the_user(app, client, world, login):
+def test_language_switch_makes_dashboard_english_and_is_saved_for_the_user(
+    app, client, world, login
+):
     login("editor")
     page = client.get("/admin/").get_data(as_text=True)
     _assert_chinese(page, DASHBOARD_STRINGS)
@@ -185,9 +189,10 @@ def test_catalogue_matches_the_strings_in_the_source():
     """Every wrapped string in server/ is in the .pot and the .po, and nothing stale remains."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
-    extracted = {_key(message) for *_, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map
-    )}
+    extracted = {
+        _key(message)
+        for *_, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options_map)
+    }
     assert "工作台" in extracted  # the Jinja2 extractor ran
     assert "用户名或密码不正确。" in extracted  # the Python extractor ran
     pot_ids = _ids(_read_catalog(POT))

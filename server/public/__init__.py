@@ -58,8 +58,13 @@ def _feedback_rate() -> str:
     return current_app.config["FEEDBACK_RATE"]
 
 
+# Reading is generous (a whole hall may share one address), writing is strict.
+PAGE_RATE = "120 per minute"
+
+
 @public.route("/q/<token>", methods=["GET", "POST"])
 @limiter.limit(_feedback_rate, methods=["POST"])
+@limiter.limit(PAGE_RATE, methods=["GET"])
 def board_page(token: str):
     area, disclosure, device = _resolve(token)
     session = db_session()
@@ -99,6 +104,7 @@ def board_page(token: str):
 
 
 @public.route("/t/<code>")
+@limiter.limit(PAGE_RATE)
 def ticket_status(code: str):
     try:
         item = feedback.by_ticket(db_session(), code[:16])

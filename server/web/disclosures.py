@@ -19,8 +19,8 @@ from server.web import web
 from server.web.auth import actor, signed_in
 from server.web.forms import (
     area_choices,
-    choices,
     catalogue_choices,
+    choices,
     local_date,
     local_day_end,
     local_midnight,

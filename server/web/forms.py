@@ -8,8 +8,8 @@ import io
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from wtforms import SelectChoice
 from sqlalchemy.orm import Session
+from wtforms import SelectChoice
 
 from server.domain.access import area_clause
 from server.domain.errors import ValidationFailed

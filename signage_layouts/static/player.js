@@ -43,6 +43,12 @@
     }
     else { state.pending = manifest; }  // swapped in at the next rotation
     document.getElementById("site-name").textContent = manifest.site.name;
+    // The loop changes by itself when an item starts or ends: ask again just after.
+    clearTimeout(state.changeTimer);
+    if (manifest.next_change_at) {
+      var wait = Date.parse(manifest.next_change_at) - Date.now() + 1000;
+      if (wait > 0 && wait < 2147483647) state.changeTimer = setTimeout(fetchManifest, wait);
+    }
     try { localStorage.setItem(storeKey, JSON.stringify(manifest)); } catch (e) { /* quota: keep playing */ }
   }
 
