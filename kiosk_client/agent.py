@@ -78,7 +78,8 @@ def obtain_credential(data: DataDir, server: str, code: str | None) -> Credentia
         if code:
             log.warning(
                 "already enrolled as screen %d; --code is ignored (to enrol again, delete %s)",
-                credential.device_id, data.credential_path,
+                credential.device_id,
+                data.credential_path,
             )
         if credential.server != server:
             log.warning("credential was issued by %s, now using %s", credential.server, server)
@@ -130,7 +131,8 @@ class Agent:
             "屏幕凭据已被吊销 credential revoked by the server (%s). Still playing the cached "
             "loop, but no more updates: get a new code (屏幕 → 注册码), delete %s and start "
             "again with --code.",
-            message, self.data.credential_path,
+            message,
+            self.data.credential_path,
         )
         self.listener.stop()
 
@@ -145,7 +147,9 @@ class Agent:
             raise StartupError(f"cannot use data directory {self.data.root}: {exc}") from exc
         cached = self.syncer.load_cached()
         if cached is not None:
-            log.info("cached manifest %s: %d boards", cached.version[:12], len(cached.manifest["boards"]))
+            log.info(
+                "cached manifest %s: %d boards", cached.version[:12], len(cached.manifest["boards"])
+            )
         label = f"{self.credential.site} · {self.credential.name}"
         try:
             http = PlayerServer(self.port, lambda: self.syncer.current, self.data.cache, label)

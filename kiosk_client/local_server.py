@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -65,8 +66,7 @@ p {{ font-size: 2.2vw; margin: 0.5vw; opacity: 0.9; }}
 
 
 def content_type(path: str) -> str:
-    dot = path.rfind(".")
-    return CONTENT_TYPES.get(path[dot:].lower(), "application/octet-stream") if dot >= 0 else "application/octet-stream"
+    return CONTENT_TYPES.get(PurePosixPath(path).suffix.lower(), "application/octet-stream")
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -138,7 +138,7 @@ class PlayerHandler(BaseHTTPRequestHandler):
         elif path == "/manifest.json":
             self._manifest(snapshot, send_body)
         elif path.startswith("/static/"):
-            self._asset(snapshot, unquote(path[len("/static/"):]), send_body)
+            self._asset(snapshot, unquote(path.removeprefix("/static/")), send_body)
         elif path == "/favicon.ico":
             # Browsers ask for it on their own; an empty answer keeps their console clean.
             self._send(HTTPStatus.NO_CONTENT, b"", None, False, {"Cache-Control": "max-age=86400"})
@@ -162,15 +162,21 @@ class PlayerHandler(BaseHTTPRequestHandler):
                 },
             )
         self._send(
-            HTTPStatus.OK, body.encode("utf-8"), "text/html; charset=utf-8", send_body,
+            HTTPStatus.OK,
+            body.encode("utf-8"),
+            "text/html; charset=utf-8",
+            send_body,
             {"Cache-Control": "no-store", "Content-Security-Policy": CSP},
         )
 
     def _manifest(self, snapshot: Snapshot | None, send_body: bool) -> None:
         if snapshot is None:
             self._send(
-                HTTPStatus.SERVICE_UNAVAILABLE, b'{"message": "not synced yet"}',
-                "application/json", send_body, {"Cache-Control": "no-store"},
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                b'{"message": "not synced yet"}',
+                "application/json",
+                send_body,
+                {"Cache-Control": "no-store"},
             )
             return
         headers = {"ETag": snapshot.etag, "Cache-Control": "no-cache"}
@@ -192,7 +198,9 @@ class PlayerHandler(BaseHTTPRequestHandler):
         try:
             fh = self.server.cache.path(asset.sha256).open("rb")
         except FileNotFoundError:
-            self._send(HTTPStatus.NOT_FOUND, b"not cached\n", "text/plain; charset=utf-8", send_body)
+            self._send(
+                HTTPStatus.NOT_FOUND, b"not cached\n", "text/plain; charset=utf-8", send_body
+            )
             return
         with fh:
             self.send_response(HTTPStatus.OK)

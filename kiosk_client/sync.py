@@ -214,7 +214,9 @@ class SyncLoop:
         if changed and snapshot is not None:
             log.info(
                 "now playing manifest %s: %d boards (%s)",
-                snapshot.version[:12], len(snapshot.manifest["boards"]), reasons,
+                snapshot.version[:12],
+                len(snapshot.manifest["boards"]),
+                reasons,
             )
         else:
             log.debug("manifest unchanged (%s)", reasons)

@@ -194,9 +194,9 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
         (south, None, "suggestion", "文化礼堂晚上能不能开放给广场舞队？", None, False),
         (west, None, "report", "有人反映低保评定不公平，请核查。", None, False),
     ]
-    for area, disc, kind, body, answer, public in asked:
+    for area, disc, feedback_kind, body, answer, public in asked:
         ticket = feedback.submit(
-            session, feedback.FeedbackInput(kind=kind, body=body), area=area,
+            session, feedback.FeedbackInput(kind=feedback_kind, body=body), area=area,
             disclosure=disc, device_id=None, now=now - dt.timedelta(days=2),
         )
         if answer:

@@ -54,14 +54,27 @@ class AgentProcess:
         self.http = requests.Session()
 
     def args(self) -> list[str]:
-        args = [sys.executable, "-m", "server.cli", "kiosk", "--server", self.server_url,
-                "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        args = [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "kiosk",
+            "--server",
+            self.server_url,
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+        ]
         return args + (["--code", self.code] if self.code else [])
 
     def start(self) -> AgentProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                self.args(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                self.args(),
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         return self
@@ -163,17 +176,26 @@ def agent(live: LiveServer, tmp_path: Path) -> Iterator[Callable[..., AgentProce
         proc.stop()
 
 
-def run_once(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_once(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `sunwall kiosk ...` expecting it to give up by itself (refused, not enrolled)."""
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "kiosk", *args], cwd=ROOT, capture_output=True,
-        text=True, timeout=30, env={**os.environ, **(env or {})},
+        [sys.executable, "-m", "server.cli", "kiosk", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **(env or {})},
     )
 
 
 def test_enrolment_writes_a_private_credential_and_a_used_code_is_refused(
-    live: LiveServer, screen: dict[str, Any], new_code: Callable[[int], str],
-    agent: Callable[..., AgentProcess], tmp_path: Path,
+    live: LiveServer,
+    screen: dict[str, Any],
+    new_code: Callable[[int], str],
+    agent: Callable[..., AgentProcess],
+    tmp_path: Path,
 ) -> None:
     code = new_code(screen["device_id"])
     first = agent(code, name="first")
@@ -189,7 +211,9 @@ def test_enrolment_writes_a_private_credential_and_a_used_code_is_refused(
 
     second_dir = tmp_path / "second"
     port = str(free_port())
-    out = run_once(["--server", live.url, "--code", code, "--data-dir", str(second_dir), "--port", port])
+    out = run_once(
+        ["--server", live.url, "--code", code, "--data-dir", str(second_dir), "--port", port]
+    )
     assert out.returncode != 0
     assert "注册码无效、已使用或已过期" in out.stderr
     assert not second_dir.exists()
@@ -205,14 +229,18 @@ def test_without_credential_or_code_the_agent_says_so_and_stops(tmp_path: Path) 
 
 
 def test_agent_serves_the_player_manifest_and_verified_assets(
-    live: LiveServer, screen: dict[str, Any], new_code: Callable[[int], str],
+    live: LiveServer,
+    screen: dict[str, Any],
+    new_code: Callable[[int], str],
     agent: Callable[..., AgentProcess],
 ) -> None:
     kiosk = agent(new_code(screen["device_id"]))
     manifest = kiosk.synced()
     token = json.loads((kiosk.data_dir / "credential.json").read_text(encoding="utf-8"))["token"]
     upstream = requests.get(
-        f"{live.url}/api/v1/device/manifest", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        f"{live.url}/api/v1/device/manifest",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
     ).json()
 
     assert manifest["version"] == upstream["version"]
@@ -241,7 +269,9 @@ def test_agent_serves_the_player_manifest_and_verified_assets(
 
 
 def test_the_screen_keeps_playing_when_the_server_is_down_even_after_a_restart(
-    live_running: LiveServer, screen: dict[str, Any], new_code: Callable[[int], str],
+    live_running: LiveServer,
+    screen: dict[str, Any],
+    new_code: Callable[[int], str],
     agent: Callable[..., AgentProcess],
 ) -> None:
     kiosk = agent(new_code(screen["device_id"]))
@@ -266,8 +296,11 @@ def test_the_screen_keeps_playing_when_the_server_is_down_even_after_a_restart(
 
 
 def test_a_revoked_screen_logs_it_and_keeps_playing_its_cache(
-    live: LiveServer, scheduler: requests.Session, screen: dict[str, Any],
-    new_code: Callable[[int], str], agent: Callable[..., AgentProcess],
+    live: LiveServer,
+    scheduler: requests.Session,
+    screen: dict[str, Any],
+    new_code: Callable[[int], str],
+    agent: Callable[..., AgentProcess],
 ) -> None:
     kiosk = agent(new_code(screen["device_id"]))
     manifest = kiosk.synced()
@@ -284,7 +317,9 @@ def test_a_revoked_screen_logs_it_and_keeps_playing_its_cache(
 
 
 def test_an_approved_disclosure_reaches_the_screen_within_seconds(
-    live: LiveServer, screen: dict[str, Any], new_code: Callable[[int], str],
+    live: LiveServer,
+    screen: dict[str, Any],
+    new_code: Callable[[int], str],
     agent: Callable[..., AgentProcess],
 ) -> None:
     kiosk = agent(new_code(screen["device_id"]))
@@ -298,11 +333,17 @@ def test_an_approved_disclosure_reaches_the_screen_within_seconds(
         catalogue = editor.get(f"{live.url}/api/v1/catalogue", timeout=10).json()["categories"]
         item_id = next(i["id"] for c in catalogue for i in c["items"] if i["scope"] == "public")
         title = f"{screen['village']}临时停水通知（测试）"
-        created = editor.post(f"{live.url}/api/v1/disclosures", timeout=10, json={
-            "area_id": area_id, "catalogue_item_id": item_id, "title": title,
-            "body": "明日上午 8 点至 12 点停水检修。",
-            "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
-        })
+        created = editor.post(
+            f"{live.url}/api/v1/disclosures",
+            timeout=10,
+            json={
+                "area_id": area_id,
+                "catalogue_item_id": item_id,
+                "title": title,
+                "body": "明日上午 8 点至 12 点停水检修。",
+                "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
+            },
+        )
         assert created.status_code == 201, created.text
         disclosure_id = created.json()["id"]
         submitted = editor.post(f"{live.url}/api/v1/disclosures/{disclosure_id}/submit", timeout=10)
@@ -321,6 +362,37 @@ def test_an_approved_disclosure_reaches_the_screen_within_seconds(
         return any(b["title"] == title for b in boards)
 
     wait_for(has_new_board, "the new board on the screen", timeout=10)
+
+
+def test_before_the_first_sync_the_screen_says_it_is_connecting(tmp_path: Path) -> None:
+    # Enrolled, but the server has never been reachable: nothing cached to play yet.
+    data_dir = tmp_path / "agent"
+    data_dir.mkdir(mode=0o700)
+    credential = {
+        "server": "http://127.0.0.1:9",
+        "device_id": 1,
+        "token": "dk_x",
+        "name": "屏",
+        "site": "甲村",
+    }
+    (data_dir / "credential.json").write_text(json.dumps(credential), encoding="utf-8")
+    kiosk = AgentProcess("http://127.0.0.1:9", data_dir, None, tmp_path / "agent.log").start()
+    try:
+
+        def page() -> requests.Response | None:
+            assert kiosk.proc is not None and kiosk.proc.poll() is None, kiosk.log()
+            try:
+                return kiosk.get("/")
+            except requests.ConnectionError:
+                return None
+
+        waiting = wait_for(page, "the local player")
+        assert waiting.status_code == 200
+        assert "正在连接服务器…" in waiting.text and 'http-equiv="refresh"' in waiting.text
+        assert kiosk.get("/manifest.json").status_code == 503
+        wait_for(lambda: "sync failed" in kiosk.log(), "the failed sync in the log")
+    finally:
+        assert kiosk.stop() == 0
 
 
 def test_a_corrupt_download_never_enters_the_cache(tmp_path: Path) -> None:
@@ -342,7 +414,9 @@ def test_a_corrupt_download_never_enters_the_cache(tmp_path: Path) -> None:
 
 @pytest.mark.browser
 def test_chromium_plays_the_local_player_with_the_server_down(
-    live_running: LiveServer, screen: dict[str, Any], new_code: Callable[[int], str],
+    live_running: LiveServer,
+    screen: dict[str, Any],
+    new_code: Callable[[int], str],
     agent: Callable[..., AgentProcess],
 ) -> None:
     from tests.browser import chromium, player_context
@@ -356,9 +430,17 @@ def test_chromium_plays_the_local_player_with_the_server_down(
         try:
             page = context.new_page()
             problems: list[str] = []
-            page.on("console", lambda m: problems.append(f"{m.text} {m.location['url']}") if m.type == "error" else None)
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(f"{m.text} {m.location['url']}") if m.type == "error" else None
+                ),
+            )
             page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-            page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
+            page.on(
+                "response",
+                lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None,
+            )
             page.goto(kiosk.url + "/")
             page.wait_for_function(
                 "() => window.sunwallPlayer && window.sunwallPlayer.manifest"
@@ -368,7 +450,10 @@ def test_chromium_plays_the_local_player_with_the_server_down(
             shown = page.locator("#stage").get_attribute("data-board-id")
             assert shown == manifest["boards"][0]["id"]
             assert page.locator("#site-name").inner_text() == manifest["site"]["name"]
-            assert page.locator("#stage .board-title").first.inner_text() == manifest["boards"][0]["title"]
+            assert (
+                page.locator("#stage .board-title").first.inner_text()
+                == manifest["boards"][0]["title"]
+            )
             # Its own fetch of /manifest.json worked too: it holds the ETag for its 5 s polls.
             page.wait_for_function("() => window.sunwallPlayer.etag !== null", timeout=10_000)
             assert problems == []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from pydantic.json_schema import models_json_schema
 
@@ -15,10 +17,10 @@ REF = "#/components/schemas/{model}"
 
 @cache
 def document() -> dict[str, Any]:
-    models = {ErrorOut}
+    models: set[type[BaseModel]] = {ErrorOut}
     for op in OPERATIONS:
         models |= {m for m in (op.body, op.response) if m is not None}
-    pairs = [(m, "validation" if any(op.body is m for op in OPERATIONS) else "serialization") for m in models]
+    pairs: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [(m, "validation" if any(op.body is m for op in OPERATIONS) else "serialization") for m in models]
     _, schemas = models_json_schema(pairs, ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:

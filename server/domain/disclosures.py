@@ -53,7 +53,7 @@ class DraftInput:
     scope: Scope | None = None
 
 
-def visible_query(user: User) -> Select[tuple[Disclosure]]:
+def visible_query(user: User) -> Select[Any]:
     return select(Disclosure).join(Disclosure.area).where(area_clause(user))
 
 

@@ -69,7 +69,7 @@ def build_manifest(
         [LoopCandidate(d.id, d.valid_from, d.valid_to) for d in rows.values()], now
     )
     site, area = device.site, device.site.area
-    boards = []
+    boards: list[dict[str, Any]] = []
     for cand in shown:
         disclosure = rows[cand.disclosure_id]
         version = disclosure.published_version
@@ -102,7 +102,7 @@ def build_manifest(
         )
     echo = feedback.echo_wall(session, area)
     echo_qr = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("e", area.id, device.id))
-    echo_data = {
+    echo_data: dict[str, Any] = {
         "title": f"{area.name}回音壁",
         "area": area.name,
         "qr_url": echo_qr,
@@ -127,7 +127,7 @@ def build_manifest(
             "html": signage_layouts.render_board("echo_wall", echo_data),
         }
     )
-    titles = [b["title"] for b in boards if b["kind"] != "echo_wall"][:5]
+    titles = [str(b["title"]) for b in boards if b["kind"] != "echo_wall"][:5]
     ticker = f"欢迎来到{site.name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
     if titles:
         ticker += "　最新公开：" + "；".join(titles)

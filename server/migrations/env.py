@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 
 import server.models  # noqa: F401  (registers every table)
@@ -11,7 +13,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our column types as the plain types they store, so migrations stay stable."""
     from server.db import UTCDateTime, ValueEnum
 
