@@ -139,3 +139,34 @@ def test_village_editor_gets_404_for_another_villages_item(app, client, world, l
     resp = client.get(f"/admin/disclosures/{other_id}")
     assert resp.status_code == 404
     assert "乙村事项" not in resp.get_data(as_text=True)
+
+
+def test_scheduler_adds_a_screen_and_gets_a_one_time_enrolment_code(app, client, world, login):
+    from server.domain import users as user_domain
+    from server.models import Area, Device, Role
+
+    with app.app_context(), session_scope() as s:
+        user_domain.create_user(s, username="scheduler", password="correct-horse", display_name="排期",
+                                grants=[(Role.scheduler, s.get(Area, world.village_a.id))])
+    login("editor")
+    assert client.get("/admin/screens/new").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/admin/").get_data(as_text=True))})
+    login("scheduler")
+    page = client.get("/admin/screens/new").get_data(as_text=True)
+    assert "甲村党群服务中心" in page and "乙村党群服务中心" not in page
+    bad = client.post("/admin/screens/new", data={"csrf_token": csrf_from(page), "site_id": world.site_b.id,
+                                                  "name": "越权屏", "kind": "signage", "orientation": "landscape"})
+    assert bad.status_code == 422
+    ok = client.post("/admin/screens/new", data={"csrf_token": csrf_from(page), "site_id": world.site_a.id,
+                                                 "name": "门口竖屏", "kind": "signage", "orientation": "portrait"},
+                     follow_redirects=True)
+    assert "已添加屏幕" in ok.get_data(as_text=True)
+    with app.app_context(), session_scope() as s:
+        device = s.scalars(select(Device).where(Device.name == "门口竖屏")).one()
+        assert device.orientation.value == "portrait" and not device.internal
+        assert s.scalar(select(func.count(Device.id)).where(Device.name == "越权屏")) == 0
+    listing = client.get("/admin/screens").get_data(as_text=True)
+    code_page = client.post(f"/admin/screens/{device.id}/enrolment-code", data={"csrf_token": csrf_from(listing)})
+    code = re.search(r'--code ([0-9A-Z]{10})', code_page.get_data(as_text=True)).group(1)
+    assert client.post("/api/v1/device/enrol", json={"code": code}).status_code == 201
+    assert client.post("/api/v1/device/enrol", json={"code": code}).status_code == 422

@@ -6,7 +6,6 @@ from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel
-
 from pydantic.json_schema import models_json_schema
 
 from server.api import OPERATIONS, endpoint

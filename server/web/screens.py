@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
 
 from server.db import utcnow
-from server.domain import devices
+from server.domain import access, devices
+from server.domain.errors import ValidationFailed
 from server.extensions import db_session
-from server.models import CredentialKind, Role
+from server.models import Area, CredentialKind, DeviceKind, Orientation, Role, Site
 from server.realtime import kick_device
 from server.web import web
 from server.web.auth import actor, signed_in
+from server.web.forms import choices
+
+
+class ScreenForm(FlaskForm):
+    site_id = SelectField("场所", coerce=int, validators=[DataRequired("请选择场所。")])
+    name = StringField("屏幕名称", validators=[DataRequired("请填写屏幕名称。"), Length(max=100, message="最多 100 个字。")])
+    kind = RadioField("类型", choices=choices([("signage", "信息屏（非触摸）"), ("kiosk", "触摸查询机")]), default="signage")
+    orientation = RadioField("方向", choices=choices([("landscape", "横屏"), ("portrait", "竖屏")]), default="landscape")
+    internal = BooleanField("党员活动室屏（可显示党内公开内容）")
 
 
 @web.route("/admin/screens")
@@ -18,6 +32,38 @@ from server.web.auth import actor, signed_in
 def screen_list():
     rows = devices.visible_devices(db_session(), actor())
     return render_template("admin/screens.html", rows=rows, now=utcnow())
+
+
+@web.route("/admin/screens/new", methods=["GET", "POST"])
+@signed_in
+def screen_new():
+    session, user = db_session(), actor()
+    sites = session.scalars(
+        select(Site).join(Site.area).where(access.area_clause(user, [Role.scheduler])).order_by(Area.path, Site.name)
+    ).all()
+    form = ScreenForm()
+    form.site_id.choices = choices([(str(s.id), f"{s.area.name} · {s.name}") for s in sites])
+    form.site_id.coerce = int
+    if not sites:
+        return render_template("errors/error.html", status=403, message="你没有排期管理员权限。"), 403
+    if form.validate_on_submit():
+        site = next((s for s in sites if s.id == form.site_id.data), None)
+        try:
+            if site is None:
+                raise ValidationFailed("请选择场所。", field="site_id")
+            device = devices.create_device(
+                session, site, form.name.data or "", DeviceKind(form.kind.data),
+                Orientation(form.orientation.data), bool(form.internal.data),
+            )
+        except (ValidationFailed, ValueError) as err:
+            session.rollback()
+            message = err.message if isinstance(err, ValidationFailed) else "选项无效。"
+            form.name.errors = [*form.name.errors, message]
+        else:
+            session.commit()
+            flash(f"已添加屏幕“{device.name}”。请为它生成注册码或浏览器播放地址。")
+            return redirect(url_for("web.screen_list"))
+    return render_template("admin/screen_form.html", form=form), (422 if form.errors else 200)
 
 
 @web.route("/admin/screens/<int:device_id>/enrolment-code", methods=["POST"])
