@@ -60,10 +60,19 @@ def configure_logging() -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("SUNWALL_KIOSK_LOG_LEVEL", "INFO").upper())
+    level = os.environ.get("SUNWALL_KIOSK_LOG_LEVEL", "INFO").upper()
+    root.setLevel(level if level in logging.getLevelNamesMapping() else logging.INFO)
     # Each poll or websocket frame would otherwise be a line; keep the log about the screen.
     for noisy in ("urllib3", "socketio", "engineio", "websocket"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _can_create(directory: Path) -> bool:
+    """Whether `directory` exists writable, or could be created by this user."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
 
 
 def obtain_credential(data: DataDir, server: str, code: str | None) -> Credential:
@@ -91,6 +100,9 @@ def obtain_credential(data: DataDir, server: str, code: str | None) -> Credentia
             "start once with --code CODE)",
             EXIT_NOT_ENROLLED,
         )
+    if not _can_create(data.root):
+        # Checked first: a code spent on a screen that cannot store the credential is lost.
+        raise StartupError(f"cannot write to {data.root}; fix its owner or choose --data-dir")
     try:
         answer = protocol.enrol(server, code)
     except protocol.EnrolmentRefused as exc:
@@ -156,7 +168,7 @@ class Agent:
         except OSError as exc:
             raise StartupError(f"cannot listen on 127.0.0.1:{self.port}: {exc}") from exc
         in_main = threading.current_thread() is threading.main_thread()
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if in_main:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 previous[signum] = signal.signal(signum, self._on_signal)
@@ -174,7 +186,8 @@ class Agent:
             http.stop()
             self.client.close()
             for signum, handler in previous.items():
-                signal.signal(signum, handler)
+                if handler is not None:
+                    signal.signal(signum, handler)
         return EXIT_OK
 
     def request_stop(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ log = logging.getLogger("kiosk.link")
 NAMESPACE = "/device"
 MIN_DELAY = 1.0
 MAX_DELAY = 30.0
+STABLE_SECONDS = 60.0
 
 
 def socket_endpoint(server: str) -> tuple[str, str]:
@@ -74,16 +76,19 @@ class Listener:
                 )
             except socketio.exceptions.ConnectionError as exc:
                 log.debug("connection attempt failed: %s", exc)
-                # Jitter between half and all of the delay, doubling up to the cap.
-                if self._stop.wait(delay * random.uniform(0.5, 1.0)):
+            else:
+                if self._stop.is_set():
+                    self.sio.disconnect()
                     return
-                delay = min(delay * 2, MAX_DELAY)
-                continue
-            delay = MIN_DELAY
-            if self._stop.is_set():
-                self.sio.disconnect()
+                opened = time.monotonic()
+                self.sio.wait()  # returns when the connection ends, for whatever reason
+                # Only a link that held for a while earns a quick retry; a flapping one backs off.
+                if time.monotonic() - opened > STABLE_SECONDS:
+                    delay = MIN_DELAY
+            # Jitter between half and all of the delay, doubling up to the cap.
+            if self._stop.wait(delay * random.uniform(0.5, 1.0)):
                 return
-            self.sio.wait()  # returns when the connection ends, for whatever reason
+            delay = min(delay * 2, MAX_DELAY)
 
     def _on_connect(self) -> None:
         log.info("connected to %s for live updates", self.origin)

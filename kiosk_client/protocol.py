@@ -39,7 +39,7 @@ def _message(resp: requests.Response) -> str:
     except ValueError:
         return f"HTTP {resp.status_code}"
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
+        return str(body["message"])
     return f"HTTP {resp.status_code}"
 
 

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 CREDENTIAL_FILE = "credential.json"
 MANIFEST_FILE = "manifest.json"
@@ -31,7 +31,7 @@ class CorruptDownload(ValueError):
     """Downloaded bytes do not match the size or sha256 the manifest promised."""
 
 
-def is_sha256(value: object) -> bool:
+def is_sha256(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 

@@ -3,12 +3,13 @@
 A new manifest replaces the old one only after every asset it lists is in the cache, so
 the local player never points at a file it cannot serve; any failure on the way leaves
 the previous manifest and cache playing. `SyncLoop` runs syncs one at a time on its own
-thread: nudges, reconnects and the periodic fallback only ask for a sync, and requests
-that arrive while one runs are folded into the next.
+thread: nudges, reconnects, the manifest's `next_change_at` and the periodic fallback
+only ask for a sync, and requests that arrive while one runs are folded into the next.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -55,6 +56,16 @@ class Snapshot:
     @property
     def site_name(self) -> str:
         return str(self.manifest["site"]["name"])
+
+    @property
+    def next_change_at(self) -> dt.datetime | None:
+        """When the loop changes by itself (an item starts or ends), if the server said."""
+        value = self.manifest.get("next_change_at")
+        try:
+            when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+        return when if when is not None and when.tzinfo is not None else None
 
     @classmethod
     def of(cls, manifest: dict[str, Any]) -> Snapshot:
@@ -111,7 +122,7 @@ class Syncer:
         try:
             manifest = self.data.load_manifest()
             self.current = Snapshot.of(manifest) if manifest is not None else None
-        except ValueError as exc:
+        except (OSError, ValueError) as exc:
             log.warning("ignoring the saved manifest (%s); waiting for the server", exc)
             self.current = None
         return self.current
@@ -178,14 +189,24 @@ class SyncLoop:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
+    def _next_wait(self) -> float:
+        """The periodic interval, or less when the loop is due to change by itself sooner."""
+        snapshot = self.syncer.current
+        due = snapshot.next_change_at if snapshot is not None else None
+        if due is None:
+            return self.interval
+        seconds = (due - dt.datetime.now(dt.UTC)).total_seconds()
+        # A moment already past (offline, or a clock ahead) must not turn into a busy loop.
+        return min(self.interval, seconds + 1.0) if seconds > 0 else self.interval
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            self._wake.wait(self._next_wait())
             self._wake.clear()
             if self._stop.is_set():
                 return
             with self._reasons_lock:
-                reasons, self._reasons = self._reasons or ["periodic"], []
+                reasons, self._reasons = self._reasons or ["timer"], []
             if not self._sync_once(", ".join(reasons)):
                 return
 

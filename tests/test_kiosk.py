@@ -15,15 +15,19 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from kiosk_client.storage import AssetCache, CorruptDownload
+from kiosk_client.protocol import DeviceClient
+from kiosk_client.storage import AssetCache, CorruptDownload, DataDir
+from kiosk_client.sync import Syncer
 from tests.live import ROOT, LiveServer, free_port
 
 AGENT_TIMEOUT = 20.0
@@ -138,15 +142,17 @@ def live_running(live: LiveServer) -> Iterator[LiveServer]:
         live.start()
 
 
-_used_screens: set[int] = set()
+@pytest.fixture(scope="module")
+def used_screens() -> set[int]:
+    return set()
 
 
 @pytest.fixture
-def screen(live: LiveServer) -> dict[str, Any]:
+def screen(live: LiveServer, used_screens: set[int]) -> dict[str, Any]:
     """A public demo screen no other test in this module has enrolled."""
     for s in live.screens():
-        if s["device_id"] not in _used_screens and not s["internal"] and s["kind"] == "signage":
-            _used_screens.add(s["device_id"])
+        if s["device_id"] not in used_screens and not s["internal"] and s["kind"] == "signage":
+            used_screens.add(s["device_id"])
             return s
     raise AssertionError("ran out of demo screens")
 
@@ -286,11 +292,15 @@ def test_the_screen_keeps_playing_when_the_server_is_down_even_after_a_restart(
             body = k.get("/static/" + asset["path"]).content
             assert hashlib.sha256(body).hexdigest() == asset["sha256"]
 
+    # The lost link makes the agent try at once; the failure must not touch the cache.
+    wait_for(lambda: "sync failed" in kiosk.log(), "a failed sync in the log", timeout=10)
     serves_everything(kiosk)
     # A power cut in the hall: the agent starts again while the server is still away.
     assert kiosk.stop() == 0
     rebooted = agent(None, data_dir=kiosk.data_dir, name="rebooted")
     assert rebooted.synced()["version"] == manifest["version"]
+    serves_everything(rebooted)
+    wait_for(lambda: "sync failed" in rebooted.log(), "the rebooted agent's failed sync")
     serves_everything(rebooted)
     assert rebooted.proc is not None and rebooted.proc.poll() is None
 
@@ -316,23 +326,16 @@ def test_a_revoked_screen_logs_it_and_keeps_playing_its_cache(
     assert kiosk.get("/static/player.js").status_code == 200
 
 
-def test_an_approved_disclosure_reaches_the_screen_within_seconds(
-    live: LiveServer,
-    screen: dict[str, Any],
-    new_code: Callable[[int], str],
-    agent: Callable[..., AgentProcess],
-) -> None:
-    kiosk = agent(new_code(screen["device_id"]))
-    kiosk.synced()
-    wait_for(lambda: "connected to" in kiosk.log(), "the live link")
-
+@pytest.fixture
+def publish(live: LiveServer) -> Iterator[Callable[[str, str, dt.datetime], None]]:
+    """Factory: draft, submit and approve a public notice in a village, through the API."""
     editor, reviewer = live.api("editor"), live.api("reviewer")
-    try:
+
+    def run(village: str, title: str, valid_from: dt.datetime) -> None:
         areas = editor.get(f"{live.url}/api/v1/areas", timeout=10).json()["items"]
-        area_id = next(a["id"] for a in areas if a["name"] == screen["village"])
+        area_id = next(a["id"] for a in areas if a["name"] == village)
         catalogue = editor.get(f"{live.url}/api/v1/catalogue", timeout=10).json()["categories"]
         item_id = next(i["id"] for c in catalogue for i in c["items"] if i["scope"] == "public")
-        title = f"{screen['village']}临时停水通知（测试）"
         created = editor.post(
             f"{live.url}/api/v1/disclosures",
             timeout=10,
@@ -341,27 +344,69 @@ def test_an_approved_disclosure_reaches_the_screen_within_seconds(
                 "catalogue_item_id": item_id,
                 "title": title,
                 "body": "明日上午 8 点至 12 点停水检修。",
-                "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
+                "valid_from": valid_from.isoformat(),
             },
         )
         assert created.status_code == 201, created.text
-        disclosure_id = created.json()["id"]
-        submitted = editor.post(f"{live.url}/api/v1/disclosures/{disclosure_id}/submit", timeout=10)
+        url = f"{live.url}/api/v1/disclosures/{created.json()['id']}"
+        submitted = editor.post(f"{url}/submit", timeout=10)
         assert submitted.status_code == 200, submitted.text
-        approved = reviewer.post(
-            f"{live.url}/api/v1/disclosures/{disclosure_id}/approve", json={}, timeout=10
-        )
+        approved = reviewer.post(f"{url}/approve", json={}, timeout=10)
         assert approved.status_code == 200, approved.text
-    finally:
-        editor.close()
-        reviewer.close()
+
+    yield run
+    editor.close()
+    reviewer.close()
+
+
+def has_board(kiosk: AgentProcess, title: str) -> bool:
+    return any(b["title"] == title for b in kiosk.get("/manifest.json").json()["boards"])
+
+
+def test_an_approved_disclosure_reaches_the_screen_within_seconds(
+    screen: dict[str, Any],
+    new_code: Callable[[int], str],
+    agent: Callable[..., AgentProcess],
+    publish: Callable[[str, str, dt.datetime], None],
+) -> None:
+    kiosk = agent(new_code(screen["device_id"]))
+    kiosk.synced()
+    wait_for(lambda: "connected to" in kiosk.log(), "the live link")
+
+    title = f"{screen['village']}临时停水通知（测试）"
+    publish(screen["village"], title, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
 
     # The periodic sync is a minute away: arriving in seconds means the nudge worked.
-    def has_new_board() -> bool:
-        boards = kiosk.get("/manifest.json").json()["boards"]
-        return any(b["title"] == title for b in boards)
+    wait_for(lambda: has_board(kiosk, title), "the new board on the screen", timeout=10)
 
-    wait_for(has_new_board, "the new board on the screen", timeout=10)
+
+def test_an_item_starting_later_appears_when_it_starts_without_a_nudge(
+    screen: dict[str, Any],
+    new_code: Callable[[int], str],
+    agent: Callable[..., AgentProcess],
+    publish: Callable[[str, str, dt.datetime], None],
+) -> None:
+    kiosk = agent(new_code(screen["device_id"]))
+    kiosk.synced()
+    wait_for(lambda: "connected to" in kiosk.log(), "the live link")
+
+    title = f"{screen['village']}定时公开（测试）"
+    starts = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)).replace(microsecond=0)
+    publish(screen["village"], title, starts)
+
+    def knows_when() -> bool:
+        due = kiosk.get("/manifest.json").json()["next_change_at"]
+        return due is not None and dt.datetime.fromisoformat(due) == starts
+
+    # The approval's nudge brings the manifest that says when the loop changes next...
+    wait_for(knows_when, "the new next_change_at", timeout=4)
+    assert not has_board(kiosk, title)
+    # ...and no one nudges at that moment: the agent's own timer fetches the new loop.
+    wait_for(lambda: has_board(kiosk, title), "the board at its start time", timeout=15)
+    assert dt.datetime.now(dt.UTC) >= starts
+    assert [line for line in kiosk.log().splitlines() if "now playing" in line][-1].endswith(
+        "(timer)"
+    )
 
 
 def test_before_the_first_sync_the_screen_says_it_is_connecting(tmp_path: Path) -> None:
@@ -393,6 +438,93 @@ def test_before_the_first_sync_the_screen_says_it_is_connecting(tmp_path: Path) 
         wait_for(lambda: "sync failed" in kiosk.log(), "the failed sync in the log")
     finally:
         assert kiosk.stop() == 0
+
+
+class LyingServer(ThreadingHTTPServer):
+    """A stand-in for the device protocol that can serve wrong bytes for an asset.
+
+    The real server cannot be made to corrupt a download, so this is the one fake here:
+    it answers GET /api/v1/device/manifest and /api/v1/device/assets/<path>.
+    """
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), LyingHandler)
+        self.manifest: dict[str, Any] = {}
+        self.files: dict[str, bytes] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def publish(self, version: str, files: dict[str, tuple[bytes, bytes]]) -> None:
+        """files: path -> (the bytes the manifest promises, the bytes actually served)."""
+        assets = [
+            {"path": p, "sha256": hashlib.sha256(promised).hexdigest(), "size": len(promised)}
+            for p, (promised, _served) in files.items()
+        ]
+        self.manifest = {
+            "version": version,
+            "layout": "landscape",
+            "site": {"id": 1, "name": "甲村党群服务中心", "area": "甲村"},
+            "ticker": "",
+            "boards": [],
+            "next_change_at": None,
+            "assets": assets,
+        }
+        self.files = {p: served for p, (_promised, served) in files.items()}
+
+
+class LyingHandler(BaseHTTPRequestHandler):
+    server: LyingServer
+
+    def do_GET(self) -> None:
+        prefix = "/api/v1/device/assets/"
+        if self.path == "/api/v1/device/manifest":
+            body = json.dumps(self.server.manifest).encode()
+        elif self.path.startswith(prefix) and self.path[len(prefix) :] in self.server.files:
+            body = self.server.files[self.path[len(prefix) :]]
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_a_sync_with_a_corrupt_asset_keeps_the_previous_manifest_and_cache(tmp_path: Path) -> None:
+    fake = LyingServer()
+    thread = threading.Thread(target=fake.serve_forever, daemon=True)
+    thread.start()
+    client = DeviceClient(fake.url, "dk_test")
+    try:
+        data = DataDir(tmp_path / "agent")
+        data.prepare()
+        syncer = Syncer(data, client)
+        js = b"console.log('v1');"
+        fake.publish("v1", {"player.js": (js, js)})
+        assert syncer.sync() is True
+        saved = data.manifest_path.read_bytes()
+
+        css = b"body { color: red }"
+        fake.publish("v2", {"player.js": (js, js), "player.css": (css, b"body { color: RED }")})
+        with pytest.raises(CorruptDownload):
+            syncer.sync()
+
+        assert syncer.current is not None and syncer.current.version == "v1"
+        assert data.manifest_path.read_bytes() == saved
+        assert sorted(p.name for p in data.cache.directory.iterdir()) == [
+            hashlib.sha256(js).hexdigest()
+        ]
+    finally:
+        client.close()
+        fake.shutdown()
+        fake.server_close()
 
 
 def test_a_corrupt_download_never_enters_the_cache(tmp_path: Path) -> None:
