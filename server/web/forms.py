@@ -36,14 +36,14 @@ def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
 
 def area_choices(session: Session, user: User, role: Role) -> list[SelectChoice]:
     areas = session.scalars(select(Area).where(area_clause(user, [role])).order_by(Area.path))
-    return [SelectChoice(a.id, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]  # type: ignore[arg-type]
+    return [SelectChoice(a.id, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]
 
 
 def catalogue_choices(session: Session) -> list[SelectChoice]:
     items = session.scalars(select(CatalogueItem).order_by(CatalogueItem.category_id, CatalogueItem.position))
     return [
         SelectChoice(
-            item.id,  # type: ignore[arg-type]
+            item.id,
             item.title + ("（党内）" if item.scope.value == "internal" else ""),
             optgroup=item.category.name,
         )
