@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.errors import Forbidden, NotFound
+from server.domain.text import N_
 from server.models import Area, Role, User
 
 # Roles that may read everything in their subtree.
@@ -61,10 +62,10 @@ def area_in_scope(session: Session, user: User, area_id: int, role: Role) -> Are
 
 
 ROLE_LABELS = {
-    Role.admin: "管理员",
-    Role.editor: "经办人",
-    Role.reviewer: "审核人",
-    Role.scheduler: "排期管理员",
-    Role.handler: "承办人",
-    Role.supervisor: "监督员",
+    Role.admin: N_("管理员"),
+    Role.editor: N_("经办人"),
+    Role.reviewer: N_("审核人"),
+    Role.scheduler: N_("排期管理员"),
+    Role.handler: N_("承办人"),
+    Role.supervisor: N_("监督员"),
 }

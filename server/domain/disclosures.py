@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.domain import changes, content
 from server.domain.access import area_clause, area_in_scope, require
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.domain.text import N_
 from server.models import (
     Area,
     CatalogueItem,
@@ -32,11 +33,11 @@ from server.models import (
 
 EDITABLE = (DisclosureStatus.draft, DisclosureStatus.rejected)
 STATUS_LABELS = {
-    DisclosureStatus.draft: "草稿",
-    DisclosureStatus.submitted: "待审核",
-    DisclosureStatus.approved: "已发布",
-    DisclosureStatus.rejected: "已退回",
-    DisclosureStatus.withdrawn: "已撤回",
+    DisclosureStatus.draft: N_("草稿"),
+    DisclosureStatus.submitted: N_("待审核"),
+    DisclosureStatus.approved: N_("已发布"),
+    DisclosureStatus.rejected: N_("已退回"),
+    DisclosureStatus.withdrawn: N_("已撤回"),
 }
 
 

@@ -17,6 +17,7 @@ from server.domain.access import area_clause, require
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 from server.domain.masking import mask_text
 from server.domain.secrets import readable_code
+from server.domain.text import N_
 from server.models import (
     Area,
     Disclosure,
@@ -32,12 +33,12 @@ MAX_BODY = 1000
 MAX_ANSWER = 2000
 ANSWER_WORKING_DAYS = 5
 KIND_LABELS = {
-    FeedbackKind.opinion: "意见",
-    FeedbackKind.suggestion: "建议",
-    FeedbackKind.question: "咨询",
-    FeedbackKind.report: "举报",
+    FeedbackKind.opinion: N_("意见"),
+    FeedbackKind.suggestion: N_("建议"),
+    FeedbackKind.question: N_("咨询"),
+    FeedbackKind.report: N_("举报"),
 }
-STATUS_LABELS = {FeedbackStatus.open: "待答复", FeedbackStatus.answered: "已答复"}
+STATUS_LABELS = {FeedbackStatus.open: N_("待答复"), FeedbackStatus.answered: N_("已答复")}
 
 
 @dataclass

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -51,13 +52,13 @@ class Principal(UserMixin):
 
     @property
     def role_labels(self) -> list[str]:
-        return sorted({f"{ROLE_LABELS[g.role]}（{g.area.name}）" for g in self.user.grants})
+        return sorted({f"{_(ROLE_LABELS[g.role])}（{g.area.name}）" for g in self.user.grants})
 
 
 def init_login(app: Flask, manager: LoginManager) -> None:
     manager.init_app(app)
     manager.login_view = "web.login"
-    manager.login_message = "请先登录。"
+    manager.login_message = _l("请先登录。")
 
     @manager.user_loader
     def _load(user_id: str) -> Principal | None:
@@ -76,8 +77,8 @@ def signed_in(view: Any) -> Any:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
-    password = PasswordField("密码", validators=[DataRequired("请填写密码。"), Length(max=200)])
+    username = StringField(_l("用户名"), validators=[DataRequired(_l("请填写用户名。")), Length(max=64)])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码。")), Length(max=200)])
 
 
 def _safe_next(target: str | None) -> str:
@@ -134,7 +135,7 @@ def role_required(*roles: Any) -> Any:
         @login_required
         def inner(*args: Any, **kwargs: Any) -> Any:
             if not any(has_role(actor(), r) for r in roles):
-                return render_template("errors/error.html", status=403, message="你没有权限访问此页面。"), 403
+                return render_template("errors/error.html", status=403, message=_l("你没有权限访问此页面。")), 403
             return view(*args, **kwargs)
 
         return inner

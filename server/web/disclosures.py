@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
@@ -30,20 +32,20 @@ from server.web.forms import (
 
 
 class DisclosureForm(FlaskForm):
-    area_id = SelectField("公开单位", coerce=int, validators=[DataRequired("请选择公开单位。")])
-    catalogue_item_id = SelectField("目录项", coerce=int, validators=[DataRequired("请选择目录项。")])
+    area_id = SelectField(_l("公开单位"), coerce=int, validators=[DataRequired(_l("请选择公开单位。"))])
+    catalogue_item_id = SelectField(_l("目录项"), coerce=int, validators=[DataRequired(_l("请选择目录项。"))])
     kind = RadioField(
-        "形式", choices=choices([("notice", "图文公告"), ("table", "表格")]), default="notice"
+        _l("形式"), choices=choices([("notice", _l("图文公告")), ("table", _l("表格"))]), default="notice"
     )
-    title = StringField("标题", validators=[DataRequired("请填写标题。")])
-    body = TextAreaField("正文", validators=[Optional()])
-    table = TextAreaField("表格", validators=[Optional()])
-    valid_from = DateField("公开开始日期", validators=[DataRequired("请填写开始日期。")])
-    valid_to = DateField("公开结束日期", validators=[Optional()])
+    title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题。"))])
+    body = TextAreaField(_l("正文"), validators=[Optional()])
+    table = TextAreaField(_l("表格"), validators=[Optional()])
+    valid_from = DateField(_l("公开开始日期"), validators=[DataRequired(_l("请填写开始日期。"))])
+    valid_to = DateField(_l("公开结束日期"), validators=[Optional()])
 
 
 class ReviewForm(FlaskForm):
-    comment = TextAreaField("审核意见", validators=[Optional()])
+    comment = TextAreaField(_l("审核意见"), validators=[Optional()])
 
 
 def _form(disclosure=None) -> DisclosureForm:
@@ -119,7 +121,7 @@ def disclosure_new():
     if form.validate_on_submit():
         saved = _save(form, None)
         if saved is not None:
-            flash("草稿已保存。确认无误后请“提交审核”。")
+            flash(_("草稿已保存。确认无误后请“提交审核”。"))
             return redirect(url_for("web.disclosure_detail", disclosure_id=saved.id))
     return render_template("admin/disclosure_form.html", form=form, disclosure=None), (
         422 if form.errors else 200
@@ -134,7 +136,7 @@ def disclosure_edit(disclosure_id: int):
     if form.validate_on_submit():
         saved = _save(form, disclosure_id)
         if saved is not None:
-            flash("已保存为新版本。")
+            flash(_("已保存为新版本。"))
             return redirect(url_for("web.disclosure_detail", disclosure_id=saved.id))
     return render_template("admin/disclosure_form.html", form=form, disclosure=disclosure), (
         422 if form.errors else 200
@@ -179,7 +181,7 @@ def disclosure_submit(disclosure_id: int):
     return _act(
         disclosure_id,
         lambda s: disclosures.submit(s, actor(), disclosure_id, utcnow()),
-        "已提交审核，审核通过后将在屏幕上公开。",
+        _("已提交审核，审核通过后将在屏幕上公开。"),
     )
 
 
@@ -193,7 +195,7 @@ def disclosure_approve(disclosure_id: int):
         lambda s: disclosures.approve(
             s, actor(), disclosure_id, utcnow(), form.comment.data or "", expected
         ),
-        "审核通过，内容已推送到相关屏幕。",
+        _("审核通过，内容已推送到相关屏幕。"),
     )
 
 
@@ -204,5 +206,5 @@ def disclosure_reject(disclosure_id: int):
     return _act(
         disclosure_id,
         lambda s: disclosures.reject(s, actor(), disclosure_id, utcnow(), form.comment.data or ""),
-        "已退回给经办人修改。",
+        _("已退回给经办人修改。"),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired
@@ -18,8 +20,8 @@ from server.web.auth import actor, signed_in
 
 
 class AnswerForm(FlaskForm):
-    body = TextAreaField("答复内容", validators=[DataRequired("请填写答复内容。")])
-    public = BooleanField("在回音壁公开（不显示提问人姓名和电话）", default=True)
+    body = TextAreaField(_l("答复内容"), validators=[DataRequired(_l("请填写答复内容。"))])
+    public = BooleanField(_l("在回音壁公开（不显示提问人姓名和电话）"), default=True)
 
 
 @web.route("/admin/feedback")
@@ -53,7 +55,7 @@ def feedback_detail(feedback_id: int):
             form.body.errors = [*form.body.errors, err.message]
         else:
             session.commit()
-            flash("答复已保存。" + ("已推送到该村屏幕的回音壁。" if form.public.data else ""))
+            flash(_("答复已保存，已推送到该村屏幕的回音壁。") if form.public.data else _("答复已保存。"))
             return redirect(url_for("web.feedback_detail", feedback_id=feedback_id))
     return render_template(
         "admin/feedback_detail.html",

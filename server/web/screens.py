@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, RadioField, SelectField, StringField
@@ -20,11 +22,11 @@ from server.web.forms import choices
 
 
 class ScreenForm(FlaskForm):
-    site_id = SelectField("场所", coerce=int, validators=[DataRequired("请选择场所。")])
-    name = StringField("屏幕名称", validators=[DataRequired("请填写屏幕名称。"), Length(max=100, message="最多 100 个字。")])
-    kind = RadioField("类型", choices=choices([("signage", "信息屏（非触摸）"), ("kiosk", "触摸查询机")]), default="signage")
-    orientation = RadioField("方向", choices=choices([("landscape", "横屏"), ("portrait", "竖屏")]), default="landscape")
-    internal = BooleanField("党员活动室屏（可显示党内公开内容）")
+    site_id = SelectField(_l("场所"), coerce=int, validators=[DataRequired(_l("请选择场所。"))])
+    name = StringField(_l("屏幕名称"), validators=[DataRequired(_l("请填写屏幕名称。")), Length(max=100, message=_l("最多 100 个字。"))])
+    kind = RadioField(_l("类型"), choices=choices([("signage", _l("信息屏（非触摸）")), ("kiosk", _l("触摸查询机"))]), default="signage")
+    orientation = RadioField(_l("方向"), choices=choices([("landscape", _l("横屏")), ("portrait", _l("竖屏"))]), default="landscape")
+    internal = BooleanField(_l("党员活动室屏（可显示党内公开内容）"))
 
 
 @web.route("/admin/screens")
@@ -45,7 +47,7 @@ def screen_new():
     form.site_id.choices = choices([(str(s.id), f"{s.area.name} · {s.name}") for s in sites])
     form.site_id.coerce = int
     if not sites:
-        return render_template("errors/error.html", status=403, message="你没有排期管理员权限。"), 403
+        return render_template("errors/error.html", status=403, message=_l("你没有排期管理员权限。")), 403
     if form.validate_on_submit():
         site = next((s for s in sites if s.id == form.site_id.data), None)
         try:
@@ -61,7 +63,7 @@ def screen_new():
             form.name.errors = [*form.name.errors, message]
         else:
             session.commit()
-            flash(f"已添加屏幕“{device.name}”。请为它生成注册码或浏览器播放地址。")
+            flash(_("已添加屏幕“%(name)s”。请为它生成注册码或浏览器播放地址。", name=device.name))
             return redirect(url_for("web.screen_list"))
     return render_template("admin/screen_form.html", form=form), (422 if form.errors else 200)
 
@@ -96,5 +98,5 @@ def screen_revoke(device_id: int):
     count = devices.revoke_credentials(session, device, utcnow())
     session.commit()
     kick_device(device.id)
-    flash(f"已吊销 {device.name} 的 {count} 个凭据，该屏幕需重新注册。")
+    flash(_("已吊销 %(name)s 的 %(count)s 个凭据，该屏幕需重新注册。", name=device.name, count=count))
     return redirect(url_for("web.screen_list"))
