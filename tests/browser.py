@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEMO_PASSWORD = "sunwall-demo"
+POLL_MS = 50  # wait_for_function polls on a timer: animation frames can stall in headless
 
 # Runs before any page script. Pass-through wrappers: timers behave exactly as before.
 PLAYER_HOOK = """
@@ -62,22 +63,32 @@ def chromium() -> Iterator[Browser]:
     """A headless Chromium for the duration of the block."""
     require_chromium()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
             browser.close()
 
 
-def player_context(browser: Browser, width: int = 1920, height: int = 1080, **kwargs: Any) -> BrowserContext:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **kwargs)
+def player_context(
+    browser: Browser, width: int = 1920, height: int = 1080, **kwargs: Any
+) -> BrowserContext:
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale="zh-CN", **kwargs
+    )
     context.add_init_script(PLAYER_HOOK)
     return context
 
 
 def phone_context(browser: Browser, **kwargs: Any) -> BrowserContext:
     return browser.new_context(
-        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="zh-CN", **kwargs
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        **kwargs,
     )
 
 
@@ -98,6 +109,7 @@ def open_player(
         "() => window.sunwallPlayer && window.sunwallPlayer.manifest"
         " && document.getElementById('stage').dataset.boardId",
         timeout=timeout_ms,
+        polling=POLL_MS,
     )
     settle(page)
     return page
@@ -107,7 +119,8 @@ def settle(page: Page) -> None:
     """Wait until the shown board's fade-in has finished (screenshots catch it half-drawn)."""
     page.wait_for_function(
         "() => { const b = document.querySelector('#stage .board');"
-        " return b && b.getAnimations().every(a => a.playState === 'finished'); }"
+        " return b && b.getAnimations().every(a => a.playState === 'finished'); }",
+        polling=POLL_MS,
     )
 
 
@@ -118,7 +131,9 @@ def boards(page: Page) -> list[dict[str, Any]]:
     )
 
 
-def wait_for_board(page: Page, text: str, id_prefix: str = "", timeout_ms: int = 8_000) -> dict[str, Any]:
+def wait_for_board(
+    page: Page, text: str, id_prefix: str = "", timeout_ms: int = 8_000
+) -> dict[str, Any]:
     """Poll until a board whose id starts with `id_prefix` and whose HTML contains `text`
     reaches the player. Returns {"board", "at": performance.now() when seen, "pending"}."""
     handle = page.wait_for_function(
@@ -132,15 +147,9 @@ def wait_for_board(page: Page, text: str, id_prefix: str = "", timeout_ms: int =
         }""",
         arg=[text, id_prefix],
         timeout=timeout_ms,
+        polling=POLL_MS,
     )
     return handle.json_value()
-
-
-def rotation_delay_ms(page: Page) -> int | None:
-    """How long the player waits before its next rotation (None if no rotation is pending)."""
-    return page.evaluate(
-        "() => { const t = window.__sunwallTimers.get(window.sunwallPlayer.timer); return t ? t.delay : null; }"
-    )
 
 
 def show_board(page: Page, board_id: str) -> None:
@@ -172,17 +181,21 @@ def decode_qr(png: bytes) -> list[str]:
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+        return [
+            r.text
+            for r in zxingcpp.read_barcodes(image)
+            if r.format == zxingcpp.BarcodeFormat.QRCode
+        ]
 
 
 def login(page: Page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto(f"{base_url}/login")
     page.fill("#username", username)
     page.fill("#password", password)
-    page.get_by_role("button", name="登录").click()
+    page.locator("main form button[type=submit], main form button:not([type])").first.click()
     page.wait_for_url(lambda u: "/login" not in u)
 
 
 def logout(page: Page) -> None:
-    page.locator("header.top").get_by_role("button", name="退出").click()
+    page.locator("header.top form[action$='/logout'] button").click()
     page.wait_for_url("**/login")

@@ -1,0 +1,127 @@
+"""Regenerate the README / user-guide screenshots from a fresh demo server.
+
+    .venv/bin/python docs/img/make_screenshots.py [--out docs/img]
+
+Starts the demo township in a temporary directory, drives headless Chromium through the
+same helpers as tests/test_e2e_browser.py, and writes the PNGs. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import (  # noqa: E402
+    boards,
+    chromium,
+    login,
+    open_player,
+    phone_context,
+    player_context,
+    show_board,
+)
+from tests.live import LiveServer  # noqa: E402
+
+
+def ticker_midway(page) -> None:
+    """Move the scrolling ticker to where it is after ~12 s, so its text is in the picture."""
+    page.evaluate(
+        "() => document.getAnimations().filter(a => a.animationName === 'ticker')"
+        ".forEach(a => { a.currentTime = 12000; })"
+    )
+
+
+def board_titled(page, title: str) -> str:
+    return next(b["id"] for b in boards(page) if b["title"] == title)
+
+
+def publish_for_review(live: LiveServer) -> int:
+    """A submitted, not yet approved item, drafted by `editor` through the API."""
+    editor = live.api("editor")
+    area = next(
+        a for a in editor.get(live.url + "/api/v1/areas").json()["items"] if a["name"] == "东山村"
+    )
+    cats = editor.get(live.url + "/api/v1/catalogue").json()["categories"]
+    item = next(i for c in cats for i in c["items"] if i["title"] == "村级重大事项决策结果")
+    created = editor.post(
+        live.url + "/api/v1/disclosures",
+        json={
+            "area_id": area["id"],
+            "catalogue_item_id": item["id"],
+            "title": "东山村关于村道硬化工程的决议公开",
+            "body": "## 决议内容\n\n经村民代表会议表决，同意实施村道硬化工程：\n\n- 长度 1.2 公里\n- 宽度 4.5 米\n\n"
+            "**工期：12月1日至12月31日**\n\n| 项目 | 金额（元） |\n| --- | --- |\n"
+            "| 路面硬化 | 186,000.00 |\n| 排水沟 | 24,500.00 |\n",
+            "valid_from": dt.datetime.now(dt.UTC).isoformat(),
+        },
+    )
+    created.raise_for_status()
+    did = created.json()["id"]
+    editor.post(f"{live.url}/api/v1/disclosures/{did}/submit").raise_for_status()
+    return did
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    out: Path = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="sunwall-shots-") as tmp:
+        live = LiveServer(Path(tmp))
+        live.seed_demo()
+        live.start()
+        try:
+            with chromium() as browser:
+                landscape = player_context(browser)
+                page = open_player(landscape, live.url, live.screen("东山村", "大厅信息屏")["key"])
+                show_board(page, board_titled(page, "东山村11月主题党日活动安排"))
+                ticker_midway(page)
+                page.screenshot(path=str(out / "player-landscape.png"))
+                show_board(page, next(b["id"] for b in boards(page) if b["id"].startswith("e")))
+                ticker_midway(page)
+                page.screenshot(path=str(out / "player-echo-wall.png"))
+                qr_url = next(
+                    b["qr_url"]
+                    for b in boards(page)
+                    if b["title"] == "东山村2026年10月财务收支明细"
+                )
+
+                portrait = player_context(browser, width=1080, height=1920)
+                page = open_player(portrait, live.url, live.screen("东山村", "门口竖屏")["key"])
+                show_board(page, board_titled(page, "东山村党支部2026年第三季度党费收缴情况"))
+                ticker_midway(page)
+                page.screenshot(path=str(out / "player-portrait.png"))
+
+                phone = phone_context(browser).new_page()
+                phone.goto(qr_url)
+                phone.screenshot(path=str(out / "phone-item.png"), full_page=True)
+                phone.locator("label.kind", has_text="咨询").click()
+                phone.fill("#body", "10月的路灯维修费用是谁审核的？")
+                phone.get_by_role("button", name="提交").click()
+                phone.wait_for_url("**/t/*")
+                phone.screenshot(path=str(out / "phone-ticket.png"), full_page=True)
+
+                publish_for_review(live)
+                office = browser.new_context(
+                    viewport={"width": 1366, "height": 900}, locale="zh-CN"
+                )
+                admin = office.new_page()
+                login(admin, live.url, "reviewer")
+                admin.goto(live.url + "/admin/disclosures?status=submitted")
+                admin.get_by_role("link", name="东山村关于村道硬化工程的决议公开").click()
+                admin.screenshot(path=str(out / "admin-review.png"), full_page=True)
+        finally:
+            live.stop()
+    for name in sorted(out.glob("*.png")):
+        print(name)
+
+
+if __name__ == "__main__":
+    main()
