@@ -105,10 +105,21 @@ def _register_template_helpers(app: Flask) -> None:
         return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d") if value else ""
 
     @app.context_processor
-    def _ui_locale() -> dict[str, Any]:
+    def _ui_helpers() -> dict[str, Any]:
         from flask_babel import get_locale
 
-        return {"ui_locale": str(get_locale() or "zh_CN")}
+        from server.domain.access import has_role
+        from server.models import Role
+
+        def may(role: str) -> bool:
+            """Show a control only to users holding `role` somewhere (checked again on use)."""
+            return bool(current_user.is_authenticated and has_role(current_user.user, Role(role)))
+
+        return {"ui_locale": str(get_locale() or "zh_CN"), "may": may}
+
+    @app.route("/favicon.ico")
+    def _favicon() -> Any:
+        return "", 204
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

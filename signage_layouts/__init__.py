@@ -111,6 +111,14 @@ def render_player(layout: str, **context: Any) -> str:
     return _env().get_template(f"{layout}/player.html").render(layout=meta, **context)
 
 
+def render_preview(layout: str, title: str, board_html: str, static_base: str) -> str:
+    """One board, still, inside the layout: what a reviewer checks before approving."""
+    meta = layouts()[layout]
+    return _env().get_template("preview.html").render(
+        layout=meta, title=title, static_base=static_base, board_html=Markup(board_html)
+    )
+
+
 @cache
 def player_assets() -> tuple[dict[str, Any], ...]:
     """Player files with their sha256 and size, for screens to cache by content."""

@@ -170,3 +170,23 @@ def test_scheduler_adds_a_screen_and_gets_a_one_time_enrolment_code(app, client,
     code = re.search(r'--code ([0-9A-Z]{10})', code_page.get_data(as_text=True)).group(1)
     assert client.post("/api/v1/device/enrol", json={"code": code}).status_code == 201
     assert client.post("/api/v1/device/enrol", json={"code": code}).status_code == 422
+
+
+def test_reviewer_sees_a_screen_preview_of_the_exact_version(client, world, login):
+    login("editor")
+    url = new_draft_form(client, world, title="预览中的通知").headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert f"{url}/preview/landscape" in page and f"{url}/preview/portrait" in page
+    preview = client.get(f"{url}/preview/landscape")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and preview.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "预览中的通知" in text and "layout-landscape" in text and "<script" not in text
+    assert client.get(f"{url}/preview/nonsense").status_code == 404
+
+
+def test_controls_are_shown_only_to_roles_that_may_use_them(client, world, login):
+    login("handler")
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert "起草公开事项" not in dashboard
+    assert "注册码" not in client.get("/admin/screens").get_data(as_text=True)
+    assert client.get("/favicon.ico").status_code == 204

@@ -55,7 +55,7 @@ def visible_devices(session: Session, user: User) -> list[Device]:
         .join(Device.site)
         .join(Site.area)
         .where(access.area_clause(user), Device.decommissioned_at.is_(None))
-        .order_by(Area.path, Site.name, Device.name)
+        .order_by(Area.id, Site.id, Device.id)
     )
     return list(session.scalars(query))
 

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 import signage_layouts
 from server.domain import content, feedback, qrlinks
-from server.models import Device, Disclosure, DisclosureKind, DisclosureStatus, Scope
+from server.models import (
+    Device,
+    Disclosure,
+    DisclosureKind,
+    DisclosureStatus,
+    DisclosureVersion,
+    Scope,
+)
 
 BOARD_SECONDS = {"notice": 15, "table": 20, "echo_wall": 20}
 DEVICE_KIND_LABELS = {"signage": "信息屏", "kiosk": "查询机"}
@@ -38,6 +45,32 @@ def plan_loop(
     edges = [c.valid_from for c in candidates if c.valid_from > now]
     edges += [c.valid_to for c in shown if c.valid_to is not None]
     return shown, min(edges) if edges else None
+
+
+def disclosure_board(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
+    """One disclosure version as a board: data rendered by the shared board template."""
+    data = {
+        "title": version.title,
+        "kind": disclosure.kind.value,
+        "scope": disclosure.scope.value,
+        "area": disclosure.area.name,
+        "category": disclosure.catalogue_item.category.name,
+        "catalogue_item": disclosure.catalogue_item.title,
+        "valid_from": disclosure.valid_from.isoformat(),
+        "valid_to": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
+        "body_html": version.body_html,
+        "table": version.table if disclosure.kind is DisclosureKind.table else None,
+        "qr_url": qr_url,
+    }
+    return {
+        "id": f"d{disclosure.id}",
+        "kind": disclosure.kind.value,
+        "title": version.title,
+        "content_hash": version.content_hash,
+        "duration": BOARD_SECONDS[disclosure.kind.value],
+        "qr_url": qr_url,
+        "html": signage_layouts.render_board(disclosure.kind.value, data),
+    }
 
 
 def _candidates(session: Session, device: Device, now: dt.datetime) -> list[Disclosure]:
@@ -76,30 +109,7 @@ def build_manifest(
         if version is None:
             continue
         qr_url = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("d", disclosure.id, device.id))
-        data = {
-            "title": version.title,
-            "kind": disclosure.kind.value,
-            "scope": disclosure.scope.value,
-            "area": disclosure.area.name,
-            "category": disclosure.catalogue_item.category.name,
-            "catalogue_item": disclosure.catalogue_item.title,
-            "valid_from": disclosure.valid_from.isoformat(),
-            "valid_to": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
-            "body_html": version.body_html,
-            "table": version.table if disclosure.kind is DisclosureKind.table else None,
-            "qr_url": qr_url,
-        }
-        boards.append(
-            {
-                "id": f"d{disclosure.id}",
-                "kind": disclosure.kind.value,
-                "title": version.title,
-                "content_hash": version.content_hash,
-                "duration": BOARD_SECONDS[disclosure.kind.value],
-                "qr_url": qr_url,
-                "html": signage_layouts.render_board(disclosure.kind.value, data),
-            }
-        )
+        boards.append(disclosure_board(disclosure, version, qr_url))
     echo = feedback.echo_wall(session, area)
     echo_qr = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("e", area.id, device.id))
     echo_data: dict[str, Any] = {

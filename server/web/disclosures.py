@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
+import signage_layouts
 from server.db import utcnow
 from server.domain import disclosures
 from server.domain.access import can_act
 from server.domain.errors import DomainError, ValidationFailed
+from server.domain.manifests import disclosure_board
 from server.extensions import db_session
 from server.models import DisclosureKind, DisclosureStatus, Role
 from server.web import web
@@ -160,6 +162,20 @@ def disclosure_detail(disclosure_id: int):
         and disclosure.status is DisclosureStatus.submitted,
         is_author=disclosure.author_id == user.id,
     )
+
+
+@web.route("/admin/disclosures/<int:disclosure_id>/preview/<layout>")
+@signed_in
+def disclosure_preview(disclosure_id: int, layout: str):
+    """The latest version as a board on a screen, for the reviewer to check before approving."""
+    disclosure = disclosures.get(db_session(), actor(), disclosure_id)
+    if layout not in signage_layouts.layouts():
+        abort(404)
+    board = disclosure_board(disclosure, disclosure.latest_version, current_app.config["PUBLIC_URL"].rstrip("/") + "/q/preview")
+    page = signage_layouts.render_preview(
+        layout, f"{disclosure.area.name}党群服务中心", board["html"], url_for("player.player_static", filename="")
+    )
+    return page, 200, {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
 
 
 def _act(disclosure_id: int, action, success: str):

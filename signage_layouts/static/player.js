@@ -87,8 +87,34 @@
     stage.setAttribute("data-version", m.version);
     document.getElementById("ticker-text").textContent = m.ticker;
     renderDots(boards.length, state.index);
-    var seconds = cfg.boardSeconds || board.duration || 15;
+    var seconds = scrollLongContent(cfg.boardSeconds || board.duration || 15);
     state.timer = setTimeout(function () { show(state.index + 1); }, seconds * 1000);
+  }
+
+  // Content taller than the board scrolls slowly once, after a pause to start reading;
+  // the board then stays long enough for it (up to 2 minutes).
+  var SCROLL_PX_PER_SECOND = 30, PAUSE_SECONDS = 4;
+  function scrollLongContent(seconds) {
+    var body = stage.querySelector(".board-body"), inner = stage.querySelector(".scroller");
+    if (!body || !inner) return seconds;
+    // A wide table shrinks its type (down to 18 px) rather than losing columns at the edge.
+    var table = inner.querySelector("table.data");
+    var size = table ? parseFloat(getComputedStyle(table).fontSize) : 0;
+    while (table && inner.scrollWidth > body.clientWidth + 1 && size > 18) {
+      size -= 2;
+      table.style.fontSize = size + "px";
+    }
+    var extra = inner.scrollHeight - body.clientHeight;
+    if (extra <= 4) return seconds;
+    body.classList.add("overflowing");
+    var travel = extra / SCROLL_PX_PER_SECOND;
+    var total = Math.min(120, Math.max(seconds, travel + 2 * PAUSE_SECONDS));
+    var moving = Math.max(1, total - 2 * PAUSE_SECONDS);
+    if (inner.animate) {
+      inner.animate([{ transform: "translateY(0)" }, { transform: "translateY(" + (-extra) + "px)" }],
+        { duration: moving * 1000, delay: PAUSE_SECONDS * 1000, fill: "forwards", easing: "linear" });
+    }
+    return total;
   }
 
   function connectSocket() {
