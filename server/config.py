@@ -49,6 +49,8 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     }
     config.update(override)
+    # Cookies travel only over HTTPS when the public address is HTTPS.
+    config.setdefault("SESSION_COOKIE_SECURE", str(config["PUBLIC_URL"]).startswith("https://"))
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(Path(config["DATA_DIR"]))
     return config

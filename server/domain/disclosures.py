@@ -18,7 +18,6 @@ from server.domain.access import area_clause, area_in_scope, require
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.domain.text import N_
 from server.models import (
-    Area,
     CatalogueItem,
     Disclosure,
     DisclosureKind,
@@ -234,20 +233,3 @@ def reject(
     session: Session, user: User, disclosure_id: int, now: dt.datetime, comment: str
 ) -> Disclosure:
     return _review(session, user, disclosure_id, ReviewDecision.rejected, now, comment, None)
-
-
-def shown_in_area(session: Session, area: Area, now: dt.datetime, internal: bool) -> list[Disclosure]:
-    """Approved disclosures in effect at `now` for a screen in `area` (own area and ancestors)."""
-    scopes = [Scope.public, Scope.internal] if internal else [Scope.public]
-    query = (
-        select(Disclosure)
-        .where(
-            Disclosure.area_id.in_(area.ancestor_ids()),
-            Disclosure.status == DisclosureStatus.approved,
-            Disclosure.scope.in_(scopes),
-            Disclosure.valid_from <= now,
-            (Disclosure.valid_to.is_(None)) | (Disclosure.valid_to > now),
-        )
-        .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc())
-    )
-    return list(session.scalars(query))
