@@ -116,6 +116,10 @@ def main() -> None:
                 login(admin, live.url, "reviewer")
                 admin.goto(live.url + "/admin/disclosures?status=submitted")
                 admin.get_by_role("link", name="东山村关于村道硬化工程的决议公开").click()
+                # Let the two lazy screen-preview frames load before the picture.
+                for frame in admin.locator("iframe.screen-preview").all():
+                    frame.scroll_into_view_if_needed()
+                    frame.content_frame.locator(".board").wait_for()
                 admin.screenshot(path=str(out / "admin-review.png"), full_page=True)
         finally:
             live.stop()
