@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from argon2 import PasswordHasher
@@ -78,15 +77,6 @@ def user_for_token(session: Session, secret: str) -> User | None:
     if token is None or not token.user.active:
         return None
     return token.user
-
-
-def revoke_api_tokens(session: Session, user: User, now: dt.datetime) -> int:
-    tokens = session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-    ).all()
-    for token in tokens:
-        token.revoked_at = now
-    return len(tokens)
 
 
 def get_user(session: Session, username: str) -> User:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -124,20 +123,3 @@ def set_language(code: str):
             current_user.user.locale = code
             db_session().commit()
     return response
-
-
-def role_required(*roles: Any) -> Any:
-    """Hide a page from users without any of `roles` (area checks happen in the domain)."""
-    from server.domain.access import has_role
-
-    def wrap(view: Any) -> Any:
-        @wraps(view)
-        @login_required
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            if not any(has_role(actor(), r) for r in roles):
-                return render_template("errors/error.html", status=403, message=_l("你没有权限访问此页面。")), 403
-            return view(*args, **kwargs)
-
-        return inner
-
-    return wrap
