@@ -27,6 +27,10 @@ LOCALES = ("zh_CN", "en")
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config_module.load(config))
+    # Manifests are large and mostly Chinese: keep UTF-8 as is and skip key sorting.
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.compact = True  # type: ignore[attr-defined]
     _init_database(app)
     _init_extensions(app)
     _register_blueprints(app)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
-from io import BytesIO
+import threading
+from collections import OrderedDict
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import qrcode
-import qrcode.image.svg
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
@@ -40,16 +40,36 @@ class LayoutError(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)
 def qr_svg(url: str) -> Markup:
-    """An inline SVG QR code; error correction M and a 4-module quiet zone for scanning."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=10)
+    """An inline SVG QR code: error correction M, a 4-module quiet zone, one path.
+
+    The mask pattern is fixed and the path is drawn here from the module matrix: choosing
+    the "best" mask and the library's SVG writer cost about 7 ms a code, and every screen
+    needs its own code for every new board (the URL names the screen).
+    """
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, mask_pattern=0)
     code.add_data(url)
     code.make(fit=True)
-    buf = BytesIO()
-    code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buf)
-    svg = buf.getvalue().decode("utf-8")
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration for inline use
-    return Markup(svg.replace("<svg ", '<svg class="qr" role="img" aria-label="二维码" ', 1))
+    matrix = code.get_matrix()
+    runs = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                start = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    size = len(matrix)
+    return Markup(
+        f'<svg class="qr" role="img" aria-label="二维码" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
+        f'<rect width="{size}" height="{size}" fill="#fff"/>'
+        f'<path fill="#000" d="{"".join(runs)}"/></svg>'
+    )
 
 
 def short_date(value: str | None) -> str:
@@ -66,7 +86,6 @@ def _env() -> SandboxedEnvironment:
         lstrip_blocks=True,
     )
     env.filters["short_date"] = short_date
-    env.globals["qr_svg"] = qr_svg
     return env
 
 
@@ -96,13 +115,49 @@ def layout_for(device_kind: str, orientation: str) -> str:
     return "portrait" if orientation == "portrait" else "landscape"
 
 
+# Each board is rendered once per content with a slot for the QR code, then shared by all
+# screens showing it; only the QR (which names the screen) differs between them. The slot
+# is markup that user text can never produce (it is escaped, or sanitised by nh3).
+_QR_SLOT = "<sunwall-qr-slot></sunwall-qr-slot>"
+_SHELLS: OrderedDict[str, str] = OrderedDict()
+_SHELLS_MAX = 1024
+_shells_lock = threading.Lock()
+
+
 def render_board(kind: str, data: dict[str, Any]) -> str:
+    """A board's HTML from its data; `data["qr_url"]` becomes the inline QR code."""
     if kind not in BOARD_KINDS:
         raise LayoutError(f"unknown board kind {kind!r}")
-    if data.get("body_html"):
-        # Already sanitised by the server (nh3); mark it so autoescape keeps the tags.
-        data = {**data, "body_html": Markup(data["body_html"])}
-    return _env().get_template(f"{kind}.html").render(**data)
+    fields = {k: v for k, v in data.items() if k != "qr_url"}
+    key = kind + ":" + hashlib.sha256(
+        json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+    with _shells_lock:
+        shell = _SHELLS.get(key)
+        if shell is not None:
+            _SHELLS.move_to_end(key)
+    if shell is None:
+        if fields.get("body_html"):
+            # Already sanitised by the server (nh3); mark it so autoescape keeps the tags.
+            fields["body_html"] = Markup(fields["body_html"])
+        shell = _env().get_template(f"{kind}.html").render(**fields, qr=Markup(_QR_SLOT))
+        with _shells_lock:
+            _SHELLS[key] = shell
+            while len(_SHELLS) > _SHELLS_MAX:
+                _SHELLS.popitem(last=False)
+    return shell.replace(_QR_SLOT, qr_svg(data["qr_url"]), 1)
+
+
+@cache
+def templates_fingerprint() -> str:
+    """A digest of every template and player file: part of each manifest's version, so an
+    upgrade of the layouts reaches screens even when their content did not change."""
+    digest = hashlib.sha256()
+    for path in sorted(ROOT.rglob("*")):
+        if path.is_file() and path.suffix in {".html", ".json", ".css", ".js", ".woff2"}:
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def render_player(layout: str, **context: Any) -> str:

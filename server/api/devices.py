@@ -81,14 +81,14 @@ def manifest():
     devices.mark_seen(device, now)
     session.commit()
     cfg = current_app.config
-    body = manifests.build_manifest(
+    plan = manifests.plan_manifest(
         session, device, now, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"]
     )
-    etag = f'"{body["version"]}"'
+    etag = f'"{plan.version}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in request.headers.get("If-None-Match", ""):
         return "", 304, headers
-    return body, 200, headers
+    return plan.render(now), 200, headers
 
 
 @endpoint("get", "/device/assets/{path}", summary="A player file listed in the manifest's assets", tag="device protocol", auth="device", responses={404: "not a listed asset"})

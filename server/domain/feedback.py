@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from server.domain import changes
 from server.domain.access import area_clause, require
@@ -182,6 +182,13 @@ def echo_wall(session: Session, area: Area, limit: int = 6) -> list[EchoEntry]:
         .where(FeedbackAnswer.public.is_(True), Area.path.startswith(area.path, autoescape=True))
         .order_by(FeedbackAnswer.answered_at.desc())
         .limit(limit)
+        # Only the texts are needed: skip the relationships loaded eagerly elsewhere.
+        .options(
+            contains_eager(FeedbackAnswer.feedback).options(
+                lazyload(Feedback.disclosure), lazyload(Feedback.area), lazyload(Feedback.answers)
+            ),
+            lazyload(FeedbackAnswer.handler),
+        )
     )
     return [
         EchoEntry(

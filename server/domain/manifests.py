@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 import signage_layouts
 from server.domain import content, feedback, qrlinks
@@ -47,9 +47,8 @@ def plan_loop(
     return shown, min(edges) if edges else None
 
 
-def disclosure_board(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
-    """One disclosure version as a board: data rendered by the shared board template."""
-    data = {
+def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
+    return {
         "title": version.title,
         "kind": disclosure.kind.value,
         "scope": disclosure.scope.value,
@@ -62,6 +61,15 @@ def disclosure_board(disclosure: Disclosure, version: DisclosureVersion, qr_url:
         "table": version.table if disclosure.kind is DisclosureKind.table else None,
         "qr_url": qr_url,
     }
+
+
+def disclosure_board(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
+    """One disclosure version as a board: data rendered by the shared board template."""
+    data = _disclosure_data(disclosure, version, qr_url)
+    return {**_spec(disclosure, version, qr_url), "html": signage_layouts.render_board(data["kind"], data)}
+
+
+def _spec(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
     return {
         "id": f"d{disclosure.id}",
         "kind": disclosure.kind.value,
@@ -69,7 +77,6 @@ def disclosure_board(disclosure: Disclosure, version: DisclosureVersion, qr_url:
         "content_hash": version.content_hash,
         "duration": BOARD_SECONDS[disclosure.kind.value],
         "qr_url": qr_url,
-        "html": signage_layouts.render_board(disclosure.kind.value, data),
     }
 
 
@@ -85,31 +92,54 @@ def _candidates(session: Session, device: Device, now: dt.datetime) -> list[Disc
             (Disclosure.valid_to.is_(None)) | (Disclosure.valid_to > now),
         )
         .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc())
+        .options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))
     )
     return list(session.scalars(query))
 
 
-def build_manifest(
+@dataclass
+class ManifestPlan:
+    """A screen's manifest before its boards are rendered.
+
+    `version` is known without rendering, so an unchanged manifest (the common case: every
+    screen asks once a minute) costs two queries and a hash, not a render.
+    """
+
+    version: str
+    body: dict[str, Any]
+    board_data: list[dict[str, Any]]
+
+    def render(self, now: dt.datetime) -> dict[str, Any]:
+        boards = [
+            {**spec, "html": signage_layouts.render_board(spec["kind"], data)}
+            for spec, data in zip(self.body["boards"], self.board_data, strict=True)
+        ]
+        return {**self.body, "boards": boards, "version": self.version, "generated_at": now.isoformat()}
+
+
+def plan_manifest(
     session: Session,
     device: Device,
     now: dt.datetime,
     public_url: str,
     qr_secret: bytes,
     timezone: str = "Asia/Shanghai",
-) -> dict[str, Any]:
+) -> ManifestPlan:
     rows = {d.id: d for d in _candidates(session, device, now)}
     shown, next_change_at = plan_loop(
         [LoopCandidate(d.id, d.valid_from, d.valid_to) for d in rows.values()], now
     )
     site, area = device.site, device.site.area
-    boards: list[dict[str, Any]] = []
+    specs: list[dict[str, Any]] = []
+    data: list[dict[str, Any]] = []
     for cand in shown:
         disclosure = rows[cand.disclosure_id]
         version = disclosure.published_version
         if version is None:
             continue
         qr_url = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("d", disclosure.id, device.id))
-        boards.append(disclosure_board(disclosure, version, qr_url))
+        specs.append(_spec(disclosure, version, qr_url))
+        data.append(_disclosure_data(disclosure, version, qr_url))
     echo = feedback.echo_wall(session, area)
     echo_qr = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("e", area.id, device.id))
     echo_data: dict[str, Any] = {
@@ -126,7 +156,7 @@ def build_manifest(
             for e in echo
         ],
     }
-    boards.append(
+    specs.append(
         {
             "id": f"e{area.id}",
             "kind": "echo_wall",
@@ -134,10 +164,10 @@ def build_manifest(
             "content_hash": content.content_hash(echo_data),
             "duration": BOARD_SECONDS["echo_wall"],
             "qr_url": echo_qr,
-            "html": signage_layouts.render_board("echo_wall", echo_data),
         }
     )
-    titles = [str(b["title"]) for b in boards if b["kind"] != "echo_wall"][:5]
+    data.append(echo_data)
+    titles = [str(b["title"]) for b in specs if b["kind"] != "echo_wall"][:5]
     ticker = f"欢迎来到{site.name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
     if titles:
         ticker += "　最新公开：" + "；".join(titles)
@@ -153,10 +183,25 @@ def build_manifest(
         "layout": signage_layouts.layout_for(device.kind.value, device.orientation.value),
         "timezone": timezone,
         "ticker": ticker,
-        "boards": boards,
+        "boards": specs,
         "next_change_at": next_change_at.isoformat() if next_change_at else None,
         "assets": signage_layouts.player_assets(),
     }
-    body["version"] = content.content_hash(body)
-    body["generated_at"] = now.isoformat()
-    return body
+    # Everything a board shows besides its content hash (names that may be renamed) and the
+    # templates themselves are part of the version, so any visible change changes the ETag.
+    shown_names = [[d["area"], d["category"], d["catalogue_item"]] for d in data[:-1]]
+    manifest_version = content.content_hash(
+        {**body, "names": shown_names, "templates": signage_layouts.templates_fingerprint()}
+    )
+    return ManifestPlan(version=manifest_version, body=body, board_data=data)
+
+
+def build_manifest(
+    session: Session,
+    device: Device,
+    now: dt.datetime,
+    public_url: str,
+    qr_secret: bytes,
+    timezone: str = "Asia/Shanghai",
+) -> dict[str, Any]:
+    return plan_manifest(session, device, now, public_url, qr_secret, timezone).render(now)
