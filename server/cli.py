@@ -22,6 +22,23 @@ def main() -> None:
     """Sunwall 阳光公开屏 — public-disclosure signage for village halls."""
 
 
+def _async_mode() -> str:
+    return os.environ.get("SUNWALL_ASYNC_MODE", "gevent")
+
+
+def _restart_under_gevent(command: list[str]) -> None:
+    """gevent must patch the standard library before anything imports it, which is too
+    late by now: start over through server.gevent_serve, which patches first (same pid)."""
+    patched = sys.modules.get("gevent.monkey")
+    if _async_mode() == "gevent" and not (patched and patched.is_module_patched("socket")):
+        os.execv(sys.executable, [sys.executable, "-m", "server.gevent_serve", *command])
+
+
+def _public_url_default(host: str, port: int) -> None:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    os.environ.setdefault("SUNWALL_PUBLIC_URL", f"http://{shown}:{port}")
+
+
 def _run(app, host: str, port: int) -> None:
     from server.extensions import socketio
 
@@ -33,14 +50,10 @@ def _run(app, host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Run the server (threaded Werkzeug, or gevent's server if SUNWALL_ASYNC_MODE=gevent)."""
-    # gevent must patch the standard library before anything imports it, too late by now:
-    # start over through server.gevent_serve, which patches first (docs/performance.md).
-    patched = sys.modules.get("gevent.monkey")
-    if os.environ.get("SUNWALL_ASYNC_MODE") == "gevent" and not (patched and patched.is_module_patched("socket")):
-        args = [sys.executable, "-m", "server.gevent_serve", "--host", host, "--port", str(port)]
-        os.execv(sys.executable, args)
-    os.environ.setdefault("SUNWALL_PUBLIC_URL", f"http://{host}:{port}")
+    """Run the server: gevent by default, threaded Werkzeug with SUNWALL_ASYNC_MODE=threading
+    (docs/performance.md says why)."""
+    _restart_under_gevent(["serve", "--host", host, "--port", str(port)])
+    _public_url_default(host, port)
     app = _app()
     from server.migrate import upgrade
 
@@ -54,7 +67,9 @@ def serve(host: str, port: int) -> None:
 @click.option("--no-serve", is_flag=True, help="Seed and print, then exit.")
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Seed the demo township (once) and run the server."""
-    os.environ.setdefault("SUNWALL_PUBLIC_URL", f"http://{host}:{port}")
+    if not no_serve:
+        _restart_under_gevent(["demo", "--host", host, "--port", str(port)])
+    _public_url_default(host, port)
     from server import demo as demo_data
     from server.extensions import session_scope
     from server.migrate import upgrade

@@ -34,7 +34,7 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         "DATABASE_URL": env("SUNWALL_DATABASE_URL") or f"sqlite:///{directory / 'sunwall.db'}",
         "PUBLIC_URL": env("SUNWALL_PUBLIC_URL", "http://127.0.0.1:5000"),
         "MESSAGE_QUEUE": env("SUNWALL_MESSAGE_QUEUE") or None,
-        "ASYNC_MODE": env("SUNWALL_ASYNC_MODE", "threading"),
+        "ASYNC_MODE": env("SUNWALL_ASYNC_MODE", "gevent"),
         "RATELIMIT_STORAGE_URI": env("SUNWALL_RATELIMIT_STORAGE", "memory://"),
         # Documented in docs/admin-guide.md: one phone may send a few messages a minute.
         "FEEDBACK_RATE": env("SUNWALL_FEEDBACK_RATE", "5 per minute;30 per hour"),

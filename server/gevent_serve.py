@@ -2,8 +2,9 @@
 
 gevent turns blocking sockets, locks and sleeps into cooperative ones only if it patches
 them before anything else imports them (SQLAlchemy's pool, the rate limiter, the
-Socket.IO server). `sunwall serve` re-executes itself through this module when
-SUNWALL_ASYNC_MODE=gevent; `python -m server.gevent_serve --port 5000` works as well.
+Socket.IO server). `sunwall serve` and `sunwall demo` re-execute themselves through this
+module unless SUNWALL_ASYNC_MODE=threading; `python -m server.gevent_serve serve --port 5000`
+works as well.
 """
 
 from __future__ import annotations
@@ -19,4 +20,4 @@ from server.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     os.environ["SUNWALL_ASYNC_MODE"] = "gevent"
-    main(["serve", *sys.argv[1:]], prog_name="sunwall serve")
+    main(sys.argv[1:] or ["serve"], prog_name="sunwall")

@@ -1,6 +1,9 @@
-"""WSGI entry point for gunicorn: `gunicorn -w 1 --threads 100 server.wsgi:app`.
+"""WSGI entry point for gunicorn, with gevent (the measured choice, docs/performance.md):
 
-See docs/deployment.md for the gevent worker and several processes with Redis.
+    gunicorn -w 1 -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker server.wsgi:app
+
+The worker patches the standard library before it imports this module. More than one
+worker needs SUNWALL_MESSAGE_QUEUE (Redis) and sticky sessions; see docs/deployment.md.
 """
 
 from __future__ import annotations

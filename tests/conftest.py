@@ -173,6 +173,7 @@ def app(sqlite_url: str, tmp_path: Path):
             "SECRET_KEY": "test-secret",
             "PUBLIC_URL": "http://sunwall.test",
             "RATELIMIT_STORAGE_URI": "memory://",
+            "ASYNC_MODE": "threading",  # in-process test client; live servers use the default
         }
     )
     yield app

@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, async_mode: str = "threading") -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, async_mode: str | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -31,10 +31,11 @@ class LiveServer:
             **os.environ,
             "SUNWALL_DATA_DIR": str(data_dir),
             "SUNWALL_PUBLIC_URL": self.url,
-            "SUNWALL_ASYNC_MODE": async_mode,
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
+        if async_mode is not None:
+            self.env["SUNWALL_ASYNC_MODE"] = async_mode
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "server.log"
         self._tokens: dict[str, str] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Area, AreaKind, Site
+from server.models import Area, AreaKind, LoopRevision, Site
 
 
 def create_area(session: Session, name: str, kind: AreaKind, parent: Area | None = None) -> Area:
@@ -13,6 +13,7 @@ def create_area(session: Session, name: str, kind: AreaKind, parent: Area | None
     session.add(area)
     session.flush()
     area.path = f"{parent.path if parent else '/'}{area.id}/"
+    session.add(LoopRevision(area_id=area.id, revision=0))
     session.flush()
     return area
 

@@ -1,14 +1,20 @@
 """Per-screen manifests: what a screen plays, as data plus pre-rendered boards.
 
-`plan_loop` is pure (rows and `now` in, loop and the next moment it changes out);
-`build_manifest` gathers the rows for one screen and renders the boards with the
-shared `signage_layouts` templates. The manifest's version is a hash of its content,
-so an unchanged loop keeps its ETag and screens get 304s.
+`plan_loop` is pure (rows and `now` in, loop and the next moment it changes out).
+`plan_manifest` gathers what one screen may show and computes the manifest's version
+without rendering, so an unchanged manifest (every screen asks once a minute) is a 304
+for the price of two small queries. What an area's screens show is cached per process,
+keyed by the loop revisions of the area and its ancestors (bumped in the same
+transaction as every change, see `changes.record`), so when 180 screens of a village
+fetch at once after an approval, the rows are read once and each screen adds only its
+own QR codes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,16 +24,17 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 import signage_layouts
 from server.domain import content, feedback, qrlinks
 from server.models import (
+    Area,
     Device,
     Disclosure,
     DisclosureKind,
     DisclosureStatus,
     DisclosureVersion,
+    LoopRevision,
     Scope,
 )
 
 BOARD_SECONDS = {"notice": 15, "table": 20, "echo_wall": 20}
-DEVICE_KIND_LABELS = {"signage": "信息屏", "kiosk": "查询机"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,8 @@ def plan_loop(
     return shown, min(edges) if edges else None
 
 
-def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
+def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
+    """What the board template needs, except the QR URL (which names the screen)."""
     return {
         "title": version.title,
         "kind": disclosure.kind.value,
@@ -59,30 +67,52 @@ def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion, qr_url:
         "valid_to": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
         "body_html": version.body_html,
         "table": version.table if disclosure.kind is DisclosureKind.table else None,
-        "qr_url": qr_url,
     }
 
 
-def disclosure_board(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
-    """One disclosure version as a board: data rendered by the shared board template."""
-    data = _disclosure_data(disclosure, version, qr_url)
-    return {**_spec(disclosure, version, qr_url), "html": signage_layouts.render_board(data["kind"], data)}
-
-
-def _spec(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
+def _spec(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
     return {
         "id": f"d{disclosure.id}",
         "kind": disclosure.kind.value,
         "title": version.title,
         "content_hash": version.content_hash,
         "duration": BOARD_SECONDS[disclosure.kind.value],
-        "qr_url": qr_url,
     }
 
 
-def _candidates(session: Session, device: Device, now: dt.datetime) -> list[Disclosure]:
-    scopes = [Scope.public, Scope.internal] if device.internal else [Scope.public]
-    area = device.site.area
+def disclosure_board(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
+    """One disclosure version as a board (the reviewer's preview uses this too)."""
+    data = {**_disclosure_data(disclosure, version), "qr_url": qr_url}
+    return {
+        **_spec(disclosure, version),
+        "qr_url": qr_url,
+        "html": signage_layouts.render_board(data["kind"], data),
+    }
+
+
+@dataclass(frozen=True)
+class CachedBoard:
+    candidate: LoopCandidate
+    spec: dict[str, Any]
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AreaLoop:
+    """Everything an area's screens of one scope show, without per-screen parts."""
+
+    built_at: dt.datetime
+    boards: tuple[CachedBoard, ...]
+    echo: dict[str, Any]
+
+
+_AREA_LOOPS: OrderedDict[tuple[Any, ...], AreaLoop] = OrderedDict()
+_AREA_LOOPS_MAX = 512
+_area_loops_lock = threading.Lock()
+
+
+def _build_area_loop(session: Session, area: Area, internal: bool, now: dt.datetime) -> AreaLoop:
+    scopes = [Scope.public, Scope.internal] if internal else [Scope.public]
     query = (
         select(Disclosure)
         .where(
@@ -94,16 +124,54 @@ def _candidates(session: Session, device: Device, now: dt.datetime) -> list[Disc
         .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc())
         .options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))
     )
-    return list(session.scalars(query))
+    boards = []
+    for d in session.scalars(query):
+        version = d.published_version
+        if version is not None:
+            boards.append(
+                CachedBoard(LoopCandidate(d.id, d.valid_from, d.valid_to), _spec(d, version), _disclosure_data(d, version))
+            )
+    echo = {
+        "title": f"{area.name}回音壁",
+        "area": area.name,
+        "entries": [
+            {"kind": e.kind_label, "question": e.question, "answer": e.answer, "answered_at": e.answered_at.isoformat()}
+            for e in feedback.echo_wall(session, area)
+        ],
+    }
+    return AreaLoop(now, tuple(boards), echo)
+
+
+def area_loop(session: Session, area: Area, internal: bool, now: dt.datetime) -> AreaLoop:
+    # The time of the last change is part of the stamp: a revision number alone could
+    # come back after a rolled-back transaction with different content.
+    stamp = tuple(
+        session.execute(
+            select(LoopRevision.area_id, LoopRevision.revision, LoopRevision.changed_at)
+            .where(LoopRevision.area_id.in_(area.ancestor_ids()))
+            .order_by(LoopRevision.area_id)
+        ).all()
+    )
+    database = str(session.get_bind().engine.url)
+    key = (database, area.id, area.name, internal, stamp)
+    with _area_loops_lock:
+        cached = _AREA_LOOPS.get(key)
+        if cached is not None:
+            _AREA_LOOPS.move_to_end(key)
+    # Items that ended before `built_at` are not in the cache: never answer for an earlier time.
+    if cached is not None and cached.built_at <= now:
+        return cached
+    built = _build_area_loop(session, area, internal, now)
+    with _area_loops_lock:
+        _AREA_LOOPS[key] = built
+        while len(_AREA_LOOPS) > _AREA_LOOPS_MAX:
+            _AREA_LOOPS.popitem(last=False)
+    return built
 
 
 @dataclass
 class ManifestPlan:
-    """A screen's manifest before its boards are rendered.
-
-    `version` is known without rendering, so an unchanged manifest (the common case: every
-    screen asks once a minute) costs two queries and a hash, not a render.
-    """
+    """A screen's manifest before its boards are rendered; `version` is its ETag."""
 
     version: str
     body: dict[str, Any]
@@ -125,49 +193,30 @@ def plan_manifest(
     qr_secret: bytes,
     timezone: str = "Asia/Shanghai",
 ) -> ManifestPlan:
-    rows = {d.id: d for d in _candidates(session, device, now)}
-    shown, next_change_at = plan_loop(
-        [LoopCandidate(d.id, d.valid_from, d.valid_to) for d in rows.values()], now
-    )
     site, area = device.site, device.site.area
+    loop = area_loop(session, area, device.internal, now)
+    by_id = {b.candidate.disclosure_id: b for b in loop.boards}
+    shown, next_change_at = plan_loop([b.candidate for b in loop.boards], now)
     specs: list[dict[str, Any]] = []
     data: list[dict[str, Any]] = []
     for cand in shown:
-        disclosure = rows[cand.disclosure_id]
-        version = disclosure.published_version
-        if version is None:
-            continue
-        qr_url = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("d", disclosure.id, device.id))
-        specs.append(_spec(disclosure, version, qr_url))
-        data.append(_disclosure_data(disclosure, version, qr_url))
-    echo = feedback.echo_wall(session, area)
+        board = by_id[cand.disclosure_id]
+        qr_url = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("d", cand.disclosure_id, device.id))
+        specs.append({**board.spec, "qr_url": qr_url})
+        data.append({**board.data, "qr_url": qr_url})
     echo_qr = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("e", area.id, device.id))
-    echo_data: dict[str, Any] = {
-        "title": f"{area.name}回音壁",
-        "area": area.name,
-        "qr_url": echo_qr,
-        "entries": [
-            {
-                "kind": e.kind_label,
-                "question": e.question,
-                "answer": e.answer,
-                "answered_at": e.answered_at.isoformat(),
-            }
-            for e in echo
-        ],
-    }
     specs.append(
         {
             "id": f"e{area.id}",
             "kind": "echo_wall",
-            "title": echo_data["title"],
-            "content_hash": content.content_hash(echo_data),
+            "title": loop.echo["title"],
+            "content_hash": content.content_hash(loop.echo),
             "duration": BOARD_SECONDS["echo_wall"],
             "qr_url": echo_qr,
         }
     )
-    data.append(echo_data)
-    titles = [str(b["title"]) for b in specs if b["kind"] != "echo_wall"][:5]
+    data.append({**loop.echo, "qr_url": echo_qr})
+    titles = [str(b["title"]) for b in specs[:-1]][:5]
     ticker = f"欢迎来到{site.name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
     if titles:
         ticker += "　最新公开：" + "；".join(titles)
@@ -187,8 +236,8 @@ def plan_manifest(
         "next_change_at": next_change_at.isoformat() if next_change_at else None,
         "assets": signage_layouts.player_assets(),
     }
-    # Everything a board shows besides its content hash (names that may be renamed) and the
-    # templates themselves are part of the version, so any visible change changes the ETag.
+    # Names a board shows besides its content (they may be renamed) and the templates
+    # themselves are part of the version, so any visible change changes the ETag.
     shown_names = [[d["area"], d["category"], d["catalogue_item"]] for d in data[:-1]]
     manifest_version = content.content_hash(
         {**body, "names": shown_names, "templates": signage_layouts.templates_fingerprint()}

@@ -19,12 +19,13 @@ from server.models.disclosures import (
     ReviewDecision,
 )
 from server.models.feedback import Feedback, FeedbackAnswer, FeedbackKind, FeedbackStatus
+from server.models.loops import LoopRevision
 from server.models.users import ApiToken, Role, RoleGrant, User
 
 __all__ = [
     "ApiToken", "Area", "AreaKind", "CatalogueCategory", "CatalogueItem", "CredentialKind",
     "Device", "DeviceCredential", "DeviceKind", "Disclosure", "DisclosureKind",
     "DisclosureStatus", "DisclosureVersion", "EnrolmentCode", "Feedback", "FeedbackAnswer",
-    "FeedbackKind", "FeedbackStatus", "Orientation", "Review", "ReviewDecision", "Role",
+    "FeedbackKind", "FeedbackStatus", "LoopRevision", "Orientation", "Review", "ReviewDecision", "Role",
     "RoleGrant", "Scope", "Site", "Timing", "User",
 ]
