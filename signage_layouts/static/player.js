@@ -52,6 +52,14 @@
     try { localStorage.setItem(storeKey, JSON.stringify(manifest)); } catch (e) { /* quota: keep playing */ }
   }
 
+  // A new player bundle or another layout needs a fresh page: reload at the next rotation.
+  function bundleOf(m) { return (m.assets || []).map(function (a) { return a.sha256; }).join(","); }
+  function noteUpgrade(m) {
+    if (state.bundle === undefined) state.bundle = bundleOf(m);
+    else if (bundleOf(m) !== state.bundle) state.reloadPending = true;
+    if (!document.body.classList.contains("layout-" + m.layout)) state.reloadPending = true;
+  }
+
   function fetchManifest() {
     var headers = {};
     if (state.etag) headers["If-None-Match"] = state.etag;
@@ -61,7 +69,7 @@
       if (res.status === 304) return;
       if (!res.ok) throw new Error("manifest " + res.status);
       state.etag = res.headers.get("ETag");
-      return res.json().then(accept);
+      return res.json().then(function (m) { noteUpgrade(m); accept(m); });
     }).catch(function () { if (!cfg.socket) setLink(false); });
   }
 
@@ -76,6 +84,7 @@
 
   function show(index) {
     clearTimeout(state.timer);
+    if (state.reloadPending) { location.reload(); return; }
     if (state.pending) { state.manifest = state.pending; state.pending = null; }
     var m = state.manifest, boards = m.boards;
     if (!boards.length) return;
