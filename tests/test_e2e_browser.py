@@ -420,3 +420,33 @@ def test_portrait_screen_shows_a_board_with_a_scannable_qr(
     )
     assert found == [board["qr_url"]], f"QR in {shot}: {found}"
     assert found[0].startswith(f"{live.url}/q/")
+
+
+def test_a_board_past_its_posting_period_stops_even_offline(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """西岭村's aid list is posted for 7 days. A screen cut off from the server keeps
+    playing its loop, but drops that board once the period is over."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    contexts.append(context)
+    context.clock.install()
+    page = context.new_page()
+    page.goto(f"{live.url}/player/{live.screen('西岭村', '大厅信息屏')['key']}")
+    page.wait_for_function("() => window.sunwallPlayer && window.sunwallPlayer.manifest", polling=100)
+    aid = next(b for b in boards(page) if "救助名单" in b["title"])
+    assert aid["until"], "the aid list has a posting period"
+
+    def seen_over(seconds: int) -> set[str]:
+        ids = set()
+        for _ in range(seconds // 5):
+            page.clock.run_for(5_000)
+            ids.add(page.get_attribute("#stage", "data-board-id") or "")
+        return ids
+
+    loop_seconds = sum(b["duration"] for b in boards(page)) + 60
+    assert aid["id"] in seen_over(loop_seconds)  # shown while its period lasts
+    context.set_offline(True)
+    page.clock.fast_forward(8 * 24 * 3600 * 1000)  # 8 days later, no server
+    later = seen_over(loop_seconds)
+    assert aid["id"] not in later
+    assert len(later) > 1, "the rest of the loop keeps playing"

@@ -106,3 +106,20 @@ def test_board_html_escapes_user_text(session, make_world, now):
     manifest = manifests.build_manifest(session, w.screen_a, now, "http://s.test", SECRET)
     html = "".join(b["html"] for b in manifest["boards"])
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_boards_carry_the_end_of_their_posting_period(session, make_world, now):
+    w = make_world(session)
+    d = disclosures.create_draft(
+        session, w.editor,
+        DraftInput(area_id=w.village_a.id, catalogue_item_id=w.item_public.id, title="七天公示",
+                   valid_from=now - dt.timedelta(days=1), valid_to=now + dt.timedelta(days=6), body="x"),
+        now,
+    )
+    disclosures.submit(session, w.editor, d.id, now)
+    disclosures.approve(session, w.reviewer, d.id, now)
+    manifest = manifests.build_manifest(session, w.screen_a, now, "http://s.test", SECRET)
+    board = next(b for b in manifest["boards"] if b["title"] == "七天公示")
+    assert board["until"] == (now + dt.timedelta(days=6)).isoformat()
+    assert manifest["next_change_at"] == board["until"]
+    assert next(b for b in manifest["boards"] if b["kind"] == "echo_wall")["until"] is None

@@ -185,6 +185,7 @@ class BoardOut(BaseModel):
     title: str
     content_hash: str
     duration: int
+    until: dt.datetime | None = Field(default=None, description="stop showing after this, even offline")
     qr_url: str
     html: str
 

@@ -77,6 +77,7 @@ def _spec(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
         "title": version.title,
         "content_hash": version.content_hash,
         "duration": BOARD_SECONDS[disclosure.kind.value],
+        "until": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
     }
 
 
@@ -212,6 +213,7 @@ def plan_manifest(
             "title": loop.echo["title"],
             "content_hash": content.content_hash(loop.echo),
             "duration": BOARD_SECONDS["echo_wall"],
+            "until": None,
             "qr_url": echo_qr,
         }
     )

@@ -86,7 +86,9 @@
     clearTimeout(state.timer);
     if (state.reloadPending) { location.reload(); return; }
     if (state.pending) { state.manifest = state.pending; state.pending = null; }
-    var m = state.manifest, boards = m.boards;
+    // A board whose posting period ended is skipped even while the server is out of reach.
+    var m = state.manifest, now = Date.now();
+    var boards = m.boards.filter(function (b) { return !b.until || Date.parse(b.until) > now; });
     if (!boards.length) return;
     state.index = index % boards.length;
     var board = boards[state.index];
