@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -119,9 +117,15 @@ def layout_for(device_kind: str, orientation: str) -> str:
 # screens showing it; only the QR (which names the screen) differs between them. The slot
 # is markup that user text can never produce (it is escaped, or sanitised by nh3).
 _QR_SLOT = "<sunwall-qr-slot></sunwall-qr-slot>"
-_SHELLS: OrderedDict[str, str] = OrderedDict()
-_SHELLS_MAX = 1024
-_shells_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1024)
+def _board_shell(kind: str, fields_json: str) -> str:
+    fields = json.loads(fields_json)
+    if fields.get("body_html"):
+        # Already sanitised by the server (nh3); mark it so autoescape keeps the tags.
+        fields["body_html"] = Markup(fields["body_html"])
+    return _env().get_template(f"{kind}.html").render(**fields, qr=Markup(_QR_SLOT))
 
 
 def render_board(kind: str, data: dict[str, Any]) -> str:
@@ -129,22 +133,7 @@ def render_board(kind: str, data: dict[str, Any]) -> str:
     if kind not in BOARD_KINDS:
         raise LayoutError(f"unknown board kind {kind!r}")
     fields = {k: v for k, v in data.items() if k != "qr_url"}
-    key = kind + ":" + hashlib.sha256(
-        json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
-    with _shells_lock:
-        shell = _SHELLS.get(key)
-        if shell is not None:
-            _SHELLS.move_to_end(key)
-    if shell is None:
-        if fields.get("body_html"):
-            # Already sanitised by the server (nh3); mark it so autoescape keeps the tags.
-            fields["body_html"] = Markup(fields["body_html"])
-        shell = _env().get_template(f"{kind}.html").render(**fields, qr=Markup(_QR_SLOT))
-        with _shells_lock:
-            _SHELLS[key] = shell
-            while len(_SHELLS) > _SHELLS_MAX:
-                _SHELLS.popitem(last=False)
+    shell = _board_shell(kind, json.dumps(fields, sort_keys=True, ensure_ascii=False))
     return shell.replace(_QR_SLOT, qr_svg(data["qr_url"]), 1)
 
 

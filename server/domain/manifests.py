@@ -238,8 +238,9 @@ def plan_manifest(
         "next_change_at": next_change_at.isoformat() if next_change_at else None,
         "assets": signage_layouts.player_assets(),
     }
-    # Names a board shows besides its content (they may be renamed) and the templates
-    # themselves are part of the version, so any visible change changes the ETag.
+    # Names a board shows besides its content hash, and the templates themselves, are part
+    # of the version. (The area cache refreshes names only on a loop revision: a future
+    # rename feature must call changes.record.)
     shown_names = [[d["area"], d["category"], d["catalogue_item"]] for d in data[:-1]]
     manifest_version = content.content_hash(
         {**body, "names": shown_names, "templates": signage_layouts.templates_fingerprint()}

@@ -12,7 +12,7 @@ from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAre
 
 from server.db import utcnow
 from server.domain import feedback, qrlinks
-from server.domain.errors import ValidationFailed
+from server.domain.errors import NotFound, ValidationFailed
 from server.extensions import db_session, limiter
 from server.models import Area, Device, Disclosure, DisclosureStatus, Scope
 
@@ -108,7 +108,7 @@ def board_page(token: str):
 def ticket_status(code: str):
     try:
         item = feedback.by_ticket(db_session(), code[:16])
-    except Exception:  # noqa: BLE001 - unknown codes are a plain 404
+    except NotFound:
         abort(404)
     return render_template(
         "public/ticket.html",

@@ -45,22 +45,19 @@ def screen_new():
     ).all()
     form = ScreenForm()
     form.site_id.choices = choices([(str(s.id), f"{s.area.name} · {s.name}") for s in sites])
-    form.site_id.coerce = int
     if not sites:
         return render_template("errors/error.html", status=403, message=_l("你没有排期管理员权限。")), 403
     if form.validate_on_submit():
-        site = next((s for s in sites if s.id == form.site_id.data), None)
+        # The form accepts only listed sites and kinds, so these lookups cannot miss.
+        site = next(s for s in sites if s.id == form.site_id.data)
         try:
-            if site is None:
-                raise ValidationFailed("请选择场所。", field="site_id")
             device = devices.create_device(
                 session, site, form.name.data or "", DeviceKind(form.kind.data),
                 Orientation(form.orientation.data), bool(form.internal.data),
             )
-        except (ValidationFailed, ValueError) as err:
+        except ValidationFailed as err:
             session.rollback()
-            message = err.message if isinstance(err, ValidationFailed) else "选项无效。"
-            form.name.errors = [*form.name.errors, message]
+            form.name.errors = [*form.name.errors, err.message]
         else:
             session.commit()
             flash(_("已添加屏幕“%(name)s”。请为它生成注册码或浏览器播放地址。", name=device.name))
