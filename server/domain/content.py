@@ -14,7 +14,7 @@ import markdown
 import nh3
 
 from server.domain.errors import ValidationFailed
-from server.domain.masking import mask_text
+from server.domain.masking import mask_markdown, mask_text
 
 ALLOWED_TAGS = {
     "h2", "h3", "h4", "p", "br", "hr", "strong", "b", "em", "i", "u", "ul", "ol", "li",
@@ -34,8 +34,8 @@ def sanitise_html(html: str) -> str:
 
 
 def render_markdown(source: str) -> str:
-    """Markdown (headings, lists, bold, tables) to sanitised HTML; h1 is demoted to h2."""
-    html = markdown.markdown(source, extensions=["tables", "sane_lists"], output_format="html")
+    """Markdown (headings, lists, bold, tables) to sanitised, masked HTML; h1 becomes h2."""
+    html = markdown.markdown(mask_markdown(source), extensions=["tables", "sane_lists"], output_format="html")
     html = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     return sanitise_html(html)
 

@@ -10,6 +10,19 @@ _ID_RE = re.compile(r"(?<!\d)(\d{3})\d{11}(\d{3}[\dXx])(?!\d)")
 _PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)")
 
 
+def mask_id_numbers(text: str) -> str:
+    return _ID_RE.sub(lambda m: f"{m.group(1)}{'*' * 11}{m.group(2)}", text)
+
+
 def mask_text(text: str) -> str:
-    text = _ID_RE.sub(lambda m: f"{m.group(1)}{'*' * 11}{m.group(2)}", text)
-    return _PHONE_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    """ID and mobile numbers masked: for table cells and citizens' free text."""
+    return _PHONE_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", mask_id_numbers(text))
+
+
+def mask_markdown(source: str) -> str:
+    """ID numbers masked everywhere; mobile numbers too inside table rows (lists of people).
+    A contact number written in a notice's prose stays readable on purpose."""
+    return "\n".join(
+        mask_text(line) if line.lstrip().startswith("|") else mask_id_numbers(line)
+        for line in source.split("\n")
+    )
