@@ -98,15 +98,15 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from server.web.forms import LOCAL_TZ
+    from server.web.forms import local_tz
 
     @app.template_filter("local_dt")
     def local_dt(value: Any) -> str:
-        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+        return value.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M") if value else ""
 
     @app.template_filter("local_date")
     def local_date(value: Any) -> str:
-        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d") if value else ""
+        return value.astimezone(local_tz()).strftime("%Y-%m-%d") if value else ""
 
     @app.context_processor
     def _ui_helpers() -> dict[str, Any]:

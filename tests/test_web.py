@@ -190,3 +190,16 @@ def test_controls_are_shown_only_to_roles_that_may_use_them(client, world, login
     assert "起草公开事项" not in dashboard
     assert "注册码" not in client.get("/admin/screens").get_data(as_text=True)
     assert client.get("/favicon.ico").status_code == 204
+
+
+def test_dates_typed_in_forms_are_in_the_townships_zone(app, client, world, login):
+    import datetime as dt
+
+    login("editor")
+    new_draft_form(client, world, title="北京时间")
+    app.config["TIMEZONE"] = "UTC"
+    new_draft_form(client, world, title="协调世界时")
+    with app.app_context(), session_scope() as s:
+        starts = {d.title: d.valid_from for d in s.scalars(select(Disclosure))}
+    assert starts["北京时间"] == dt.datetime(2026, 11, 19, 16, 0, tzinfo=dt.UTC)
+    assert starts["协调世界时"] == dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.UTC)

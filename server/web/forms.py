@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
@@ -15,11 +16,14 @@ from server.domain.access import area_clause
 from server.domain.errors import ValidationFailed
 from server.models import Area, CatalogueItem, Role, User
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+def local_tz() -> ZoneInfo:
+    """The township's zone (SUNWALL_TIMEZONE): dates typed and shown in the admin pages."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0, 0), LOCAL_TZ).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(0, 0), local_tz()).astimezone(dt.UTC)
 
 
 def local_day_end(day: dt.date) -> dt.datetime:
@@ -27,7 +31,7 @@ def local_day_end(day: dt.date) -> dt.datetime:
 
 
 def local_date(value: dt.datetime | None) -> dt.date | None:
-    return value.astimezone(LOCAL_TZ).date() if value else None
+    return value.astimezone(local_tz()).date() if value else None
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
