@@ -7,10 +7,12 @@ from typing import Any
 from flask import Flask, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from server import config as config_module
 from server import notify, realtime
-from server.db import make_engine, make_sessionmaker
+from server.clock import SystemClock
+from server.db import make_engine, make_sessionmaker, write_intent
 from server.extensions import (
     Database,
     babel,
@@ -24,6 +26,12 @@ from server.extensions import (
 LOCALES = ("zh_CN", "en")
 
 
+class DatabaseId(IntegerConverter):
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config_module.load(config))
@@ -31,6 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]
+    # Ids in URLs are 64-bit database keys: a larger number is simply not found (404),
+    # never an overflow deep in the driver.
+    app.url_map.converters["int"] = DatabaseId
     _init_database(app)
     _init_extensions(app)
     _register_blueprints(app)
@@ -48,7 +59,12 @@ def _init_database(app: Flask) -> None:
     factory = make_sessionmaker(engine)
     notify.install(factory)
     app.extensions["sunwall.db"] = Database(engine, factory)
+    app.extensions["sunwall.clock"] = app.config.get("CLOCK") or SystemClock()
     app.teardown_appcontext(close_db_session)
+
+    @app.before_request
+    def _declare_write_intent() -> None:
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
 
 
 def _select_locale() -> str | None:

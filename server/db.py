@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, String, TypeDecorator, create_engine, event
@@ -72,9 +73,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# True while serving a request that may write (POST, PUT, ...): on SQLite its transaction
+# then starts with BEGIN IMMEDIATE, taking the write lock before the first read. A
+# deferred transaction that read first and writes later fails at once ("database is
+# locked") when another writer committed in between, which would turn two reviewers
+# clicking together into a 500 instead of one success and one clear conflict.
+write_intent: ContextVar[bool] = ContextVar("sunwall_write_intent", default=False)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        # isolation_level=None: pysqlite leaves BEGIN to us (SQLAlchemy's documented
+        # recipe), so transactions and savepoints behave as on PostgreSQL.
+        engine = create_engine(
+            url, connect_args={"timeout": 15, "check_same_thread": False, "isolation_level": None}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -84,6 +97,10 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

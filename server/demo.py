@@ -197,7 +197,7 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
     for area, disc, feedback_kind, body, answer, public in asked:
         ticket = feedback.submit(
             session, feedback.FeedbackInput(kind=feedback_kind, body=body), area=area,
-            disclosure=disc, device_id=None, now=now - dt.timedelta(days=2),
+            disclosure=disc, device=None, now=now - dt.timedelta(days=2),
         )
         if answer:
             feedback.answer(session, people["handler"], ticket.id, answer, public, now - dt.timedelta(days=1))

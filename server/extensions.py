@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -36,6 +36,8 @@ def db_session() -> Session:
     """The request's session; the request boundary commits or rolls it back."""
     if "db_session" not in g:
         g.db_session = database().factory()
+        # Read by the audit log: where the request came from (after ProxyFix).
+        g.db_session.info["address"] = (request.remote_addr or "") if has_request_context() else ""
     return g.db_session
 
 

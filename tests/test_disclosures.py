@@ -47,7 +47,7 @@ def test_the_author_can_never_approve_their_own_item(session, make_world, now):
     # The township admin may both draft and review, but not their own draft.
     d = disclosures.create_draft(session, w.admin, draft(w), now)
     disclosures.submit(session, w.admin, d.id, now)
-    with pytest.raises(Forbidden, match="不能审核自己"):
+    with pytest.raises(Forbidden, match="不能审核它"):
         disclosures.approve(session, w.admin, d.id, now)
     assert d.status is DisclosureStatus.submitted
     assert d.reviews == []

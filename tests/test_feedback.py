@@ -16,7 +16,7 @@ def submit(session, w, area=None, **over):
     data = {"kind": "question", "body": "什么时候发补贴？"}
     data.update(over)
     return feedback.submit(session, feedback.FeedbackInput(**data), area=area or w.village_a,
-                           disclosure=None, device_id=None, now=dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC))
+                           disclosure=None, device=None, now=dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC))
 
 
 def test_every_submission_gets_a_ticket_an_owner_area_and_a_deadline(session, make_world):

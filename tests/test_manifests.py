@@ -89,7 +89,7 @@ def test_echo_wall_board_is_anonymised(session, make_world, now):
     w = make_world(session)
     ticket = feedback.submit(
         session, feedback.FeedbackInput(kind="suggestion", body="路灯坏了 13812345678", anonymous=False, name="李大爷", phone="13900001111"),
-        area=w.village_a, disclosure=None, device_id=w.screen_a.id, now=now,
+        area=w.village_a, disclosure=None, device=w.screen_a, now=now,
     )
     feedback.answer(session, w.handler, ticket.id, "已修好", True, now)
     manifest = manifests.build_manifest(session, w.screen_a, now, "http://s.test", SECRET)

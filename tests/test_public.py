@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from server.domain import disclosures, feedback, qrlinks
 from server.extensions import session_scope
-from server.models import Feedback, User
+from server.models import Device, Feedback, User
 from tests.conftest import csrf_from
 
 
@@ -138,7 +138,7 @@ def test_echo_wall_page_shows_public_answers_without_names_or_phones(app, client
         ticket = feedback.submit(
             s, feedback.FeedbackInput(kind="question", body="低保怎么申请？我的电话13812345678", anonymous=False,
                                       name="王大妈", phone="13912345678"),
-            area=area, disclosure=None, device_id=world.screen_a.id, now=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+            area=area, disclosure=None, device=s.get(Device, world.screen_a.id), now=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
         )
         handler = s.scalars(select(User).where(User.username == "handler")).one()
         feedback.answer(s, handler, ticket.id, "请带户口本到村委会办理。", True, dt.datetime(2026, 11, 3, tzinfo=dt.UTC))

@@ -1,7 +1,8 @@
 """The JSON API under /api/v1: token or session auth, one error shape, OpenAPI served.
 
 Every route is declared through `endpoint`, which records it for the OpenAPI document,
-so the document cannot drift from the routes.
+so the document cannot drift from the routes, and which owns the call's transaction:
+the view's services flush, `endpoint` commits when the view returns (server.edge).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g, make_response, request
 from flask_login import current_user
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
 from server.domain.errors import Unauthenticated, ValidationFailed
+from server.edge import finish
 from server.extensions import csrf, db_session
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -102,8 +104,8 @@ def endpoint(
                 kwargs["payload"] = parse(body, request.get_json(silent=True))
             result = view(*args, **kwargs)
             if isinstance(result, BaseModel):
-                return result.model_dump(mode="json"), status
-            return result
+                result = (result.model_dump(mode="json"), status)
+            return finish(make_response(result))
 
         api.add_url_rule(
             rule, endpoint=f"{method}_{view.__name__}", view_func=inner, methods=[method.upper()]

@@ -18,18 +18,17 @@ from server.api.schemas import (
     EnrolOut,
     ManifestOut,
 )
-from server.db import utcnow
+from server.clock import now
 from server.domain import devices, manifests
 from server.domain.errors import NotFound, Unauthenticated
 from server.extensions import db_session
 from server.models import Device, Role
-from server.realtime import kick_device
 
 
 def _device() -> Device:
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else None
-    device = devices.authenticate(db_session(), token, utcnow())
+    device = devices.authenticate(db_session(), token, now())
     if device is None:
         raise Unauthenticated("屏幕凭据无效或已吊销，请重新注册。")
     return device
@@ -49,46 +48,42 @@ def list_devices():
 
 @endpoint("post", "/devices/{device_id}/enrolment-codes", summary="Issue a one-time enrolment code", tag="devices", response=EnrolmentCodeOut, status=201, responses={403: "not a scheduler"})
 def new_enrolment_code(device_id: int):
-    session, now = db_session(), utcnow()
+    session, moment = db_session(), now()
     device = devices.get_device(session, current_actor(), device_id, Role.scheduler)
-    code = devices.issue_enrolment_code(session, device, now)
-    session.commit()
-    return EnrolmentCodeOut(code=code, expires_at=now + devices.ENROLMENT_CODE_TTL)
+    code = devices.issue_enrolment_code(session, device, moment)
+    return EnrolmentCodeOut(code=code, expires_at=moment + devices.ENROLMENT_CODE_TTL)
 
 
 @endpoint("post", "/devices/{device_id}/revoke", summary="Revoke every credential of a screen", tag="devices", response=DeviceOut, responses={403: "not a scheduler"})
 def revoke_device(device_id: int):
     session = db_session()
     device = devices.get_device(session, current_actor(), device_id, Role.scheduler)
-    devices.revoke_credentials(session, device, utcnow())
-    session.commit()
-    kick_device(device.id)
+    devices.revoke_credentials(session, device, now())
     return serialise(device)
 
 
 @endpoint("post", "/device/enrol", summary="Trade a one-time enrolment code for a device credential", tag="device protocol", auth="none", body=EnrolIn, response=EnrolOut, status=201, responses={422: "code invalid, used or expired"})
 def enrol(payload: EnrolIn):
     session = db_session()
-    device, token = devices.enrol(session, payload.code, utcnow())
-    session.commit()
+    device, token = devices.enrol(session, payload.code, now())
     return EnrolOut(device_id=device.id, token=token, name=device.name, site=device.site.name)
 
 
 @endpoint("get", "/device/manifest", summary="The screen's manifest (ETag / If-None-Match)", tag="device protocol", auth="device", response=ManifestOut, responses={304: "unchanged", 401: "credential invalid or revoked"})
 def manifest():
-    session, now = db_session(), utcnow()
+    session, moment = db_session(), now()
     device = _device()
-    devices.mark_seen(device, now)
-    session.commit()
     cfg = current_app.config
     plan = manifests.plan_manifest(
-        session, device, now, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"]
+        session, device, moment, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"]
     )
+    # The only write comes last, so SQLite's write lock is held just for the commit.
+    devices.mark_seen(device, moment)
     etag = f'"{plan.version}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in request.headers.get("If-None-Match", ""):
         return "", 304, headers
-    return plan.render(now), 200, headers
+    return plan.render(moment), 200, headers
 
 
 @endpoint("get", "/device/assets/{path}", summary="A player file listed in the manifest's assets", tag="device protocol", auth="device", responses={404: "not a listed asset"})

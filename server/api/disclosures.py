@@ -6,7 +6,7 @@ from flask import request
 
 from server.api import current_actor, endpoint
 from server.api.schemas import DisclosureIn, DisclosureList, DisclosureOut, ReviewIn, ReviewOut
-from server.db import utcnow
+from server.clock import now
 from server.domain import disclosures
 from server.extensions import db_session
 from server.models import Disclosure, DisclosureKind, DisclosureStatus, Scope
@@ -34,6 +34,7 @@ def serialise(d: Disclosure) -> DisclosureOut:
         reviews=[
             ReviewOut(
                 reviewer=r.reviewer.username,
+                authors=[a.username for a in r.authors],
                 decision=r.decision.value,
                 content_hash=r.content_hash,
                 comment=r.comment,
@@ -69,8 +70,7 @@ def list_disclosures():
 @endpoint("post", "/disclosures", summary="Create a draft", tag="disclosures", body=DisclosureIn, response=DisclosureOut, status=201, responses={422: "invalid field"})
 def create_disclosure(payload: DisclosureIn):
     session = db_session()
-    created = disclosures.create_draft(session, current_actor(), _draft(payload), utcnow())
-    session.commit()
+    created = disclosures.create_draft(session, current_actor(), _draft(payload), now())
     return serialise(created)
 
 
@@ -82,16 +82,14 @@ def get_disclosure(disclosure_id: int):
 @endpoint("put", "/disclosures/{disclosure_id}", summary="Replace a draft (adds a version)", tag="disclosures", body=DisclosureIn, response=DisclosureOut, responses={409: "not editable", 404: "not found"})
 def update_disclosure(disclosure_id: int, payload: DisclosureIn):
     session = db_session()
-    updated = disclosures.update_draft(session, current_actor(), disclosure_id, _draft(payload), utcnow())
-    session.commit()
+    updated = disclosures.update_draft(session, current_actor(), disclosure_id, _draft(payload), now())
     return serialise(updated)
 
 
 @endpoint("post", "/disclosures/{disclosure_id}/submit", summary="Submit a draft for review", tag="disclosures", response=DisclosureOut, responses={409: "already submitted"})
 def submit_disclosure(disclosure_id: int):
     session = db_session()
-    done = disclosures.submit(session, current_actor(), disclosure_id, utcnow())
-    session.commit()
+    done = disclosures.submit(session, current_actor(), disclosure_id, now())
     return serialise(done)
 
 
@@ -99,15 +97,13 @@ def submit_disclosure(disclosure_id: int):
 def approve_disclosure(disclosure_id: int, payload: ReviewIn):
     session = db_session()
     done = disclosures.approve(
-        session, current_actor(), disclosure_id, utcnow(), payload.comment, payload.content_hash
+        session, current_actor(), disclosure_id, now(), payload.comment, payload.content_hash
     )
-    session.commit()
     return serialise(done)
 
 
 @endpoint("post", "/disclosures/{disclosure_id}/reject", summary="Send back to the editor", tag="disclosures", body=ReviewIn, response=DisclosureOut, responses={403: "author or not a reviewer", 422: "reason missing"})
 def reject_disclosure(disclosure_id: int, payload: ReviewIn):
     session = db_session()
-    done = disclosures.reject(session, current_actor(), disclosure_id, utcnow(), payload.comment)
-    session.commit()
+    done = disclosures.reject(session, current_actor(), disclosure_id, now(), payload.comment)
     return serialise(done)

@@ -6,13 +6,14 @@ from flask import request
 
 from server.api import current_actor, endpoint
 from server.api.schemas import AnswerIn, AnswerOut, FeedbackList, FeedbackOut
-from server.db import utcnow
+from server.clock import now
 from server.domain import feedback
 from server.extensions import db_session
 from server.models import Feedback, FeedbackStatus
 
 
 def serialise(f: Feedback) -> FeedbackOut:
+    contact = feedback.contact_visible(current_actor(), f)
     return FeedbackOut(
         id=f.id,
         ticket_code=f.ticket_code,
@@ -22,8 +23,9 @@ def serialise(f: Feedback) -> FeedbackOut:
         kind=f.kind.value,
         body=f.body,
         anonymous=f.anonymous,
-        author_name=f.author_name,
-        author_phone=f.author_phone,
+        scope=f.scope.value,
+        author_name=f.author_name if contact else "",
+        author_phone=f.author_phone if contact else "",
         status=f.status.value,
         created_at=f.created_at,
         due_at=f.due_at,
@@ -49,6 +51,5 @@ def get_feedback(feedback_id: int):
 @endpoint("post", "/feedback/{feedback_id}/answers", summary="Answer a ticket; public answers go to the echo wall", tag="feedback", body=AnswerIn, response=FeedbackOut, status=201, responses={403: "not a handler", 409: "reports are answered privately"})
 def answer_feedback(feedback_id: int, payload: AnswerIn):
     session = db_session()
-    reply = feedback.answer(session, current_actor(), feedback_id, payload.body, payload.public, utcnow())
-    session.commit()
+    reply = feedback.answer(session, current_actor(), feedback_id, payload.body, payload.public, now())
     return serialise(reply.feedback)

@@ -42,6 +42,7 @@ class ReviewIn(Strict):
 
 class ReviewOut(BaseModel):
     reviewer: str
+    authors: list[str] = Field(description="everyone who wrote a version up to the reviewed one")
     decision: str
     content_hash: str
     comment: str
@@ -93,8 +94,9 @@ class FeedbackOut(BaseModel):
     kind: str
     body: str
     anonymous: bool
-    author_name: str
-    author_phone: str
+    scope: str = Field(description="internal feedback is answered only to internal screens")
+    author_name: str = Field(description="empty unless the caller is a handler or supervisor")
+    author_phone: str = Field(description="empty unless the caller is a handler or supervisor")
     status: str
     created_at: dt.datetime
     due_at: dt.datetime

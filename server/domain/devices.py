@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain import access
+from server.domain import access, changes
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.secrets import digest, new_token, readable_code
 from server.models import (
@@ -136,18 +136,5 @@ def revoke_credentials(
     for cred in creds:
         cred.revoked_at = now
     session.flush()
+    changes.screen_revoked(session, device.id)
     return len(creds)
-
-
-def rooms_for(device: Device) -> list[str]:
-    """The Socket.IO rooms the server puts a screen in; screens never choose their own."""
-    rooms = [f"device:{device.id}", f"site:{device.site_id}"]
-    suffix = ":internal" if device.internal else ""
-    rooms += [f"area:{area_id}{suffix}" for area_id in device.site.area.ancestor_ids()]
-    return rooms
-
-
-def rooms_for_change(area_id: int, internal_only: bool) -> list[str]:
-    if internal_only:
-        return [f"area:{area_id}:internal"]
-    return [f"area:{area_id}", f"area:{area_id}:internal"]

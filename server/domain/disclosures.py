@@ -1,19 +1,22 @@
 """Disclosures: drafting, submitting and four-eyes review.
 
-Nothing reaches a screen without approval by a reviewer who is not the author; the
-approval names the exact version by its content hash.
+Nothing reaches a screen without approval by a reviewer who wrote no version of the
+approved text; the approval names the exact version by its content hash and every
+author of it. Status changes are conditional updates (`_transition`), so two reviewers
+approving at the same moment produce one review and one conflict, on every backend.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from server.domain import changes, content
+from server.domain import audit, changes, content
 from server.domain.access import area_clause, area_in_scope, require
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.domain.text import N_
@@ -38,6 +41,22 @@ STATUS_LABELS = {
     DisclosureStatus.rejected: N_("已退回"),
     DisclosureStatus.withdrawn: N_("已撤回"),
 }
+
+
+class Phase(enum.Enum):
+    """Where an approved item stands in its posting period (公示期)."""
+
+    upcoming = "upcoming"
+    posted = "posted"
+    ended = "ended"
+
+
+def posting_phase(disclosure: Disclosure, now: dt.datetime) -> Phase:
+    if disclosure.valid_from > now:
+        return Phase.upcoming
+    if disclosure.valid_to is not None and disclosure.valid_to <= now:
+        return Phase.ended
+    return Phase.posted
 
 
 @dataclass
@@ -120,6 +139,55 @@ def _new_version(disclosure: Disclosure, author: User, snapshot: dict[str, Any])
     )
 
 
+def _state(disclosure: Disclosure) -> dict[str, Any]:
+    """What the audit log digests: the object's fields and its latest version's hash."""
+    return {
+        "status": disclosure.status.value,
+        "area_id": disclosure.area_id,
+        "scope": disclosure.scope.value,
+        "version": disclosure.latest_version.number if disclosure.versions else 0,
+        "content_hash": disclosure.latest_version.content_hash if disclosure.versions else None,
+    }
+
+
+def _audit(
+    session: Session, user: User, action: str, disclosure: Disclosure, now: dt.datetime,
+    before: dict[str, Any] | None, **detail: Any,
+) -> None:
+    audit.record(
+        session, user, action, now, target=("disclosure", disclosure.id), area=disclosure.area,
+        before=before, after=_state(disclosure), detail={"title": disclosure.title, **detail},
+    )
+
+
+def _transition(
+    session: Session, disclosure: Disclosure, allowed: tuple[DisclosureStatus, ...],
+    new: DisclosureStatus, now: dt.datetime, message: str,
+) -> None:
+    """Move `disclosure` to `new` only if it is still in one of `allowed` in the database:
+    a conditional UPDATE, so concurrent requests cannot both pass the check."""
+    done = session.execute(
+        update(Disclosure)
+        .where(Disclosure.id == disclosure.id, Disclosure.status.in_(allowed))
+        .values(status=new, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(disclosure)
+        raise Conflict(message)
+    disclosure.status, disclosure.updated_at = new, now
+    session.flush()
+
+
+def authors_of(disclosure: Disclosure, version: DisclosureVersion) -> list[int]:
+    """Every user who wrote a version up to `version`: none of them may approve it."""
+    ids: list[int] = [disclosure.author_id]
+    for v in disclosure.versions:
+        if v.number <= version.number and v.created_by_id not in ids:
+            ids.append(v.created_by_id)
+    return ids
+
+
 def create_draft(session: Session, user: User, data: DraftInput, now: dt.datetime) -> Disclosure:
     area = area_in_scope(session, user, data.area_id, Role.editor)
     item, scope, snapshot = _validated(session, data)
@@ -139,6 +207,7 @@ def create_draft(session: Session, user: User, data: DraftInput, now: dt.datetim
     session.flush()
     _new_version(disclosure, user, snapshot)
     session.flush()
+    _audit(session, user, "disclosure.create", disclosure, now, None)
     return disclosure
 
 
@@ -151,23 +220,24 @@ def update_draft(
         raise Conflict("只有草稿或被退回的事项可以修改。")
     area = area_in_scope(session, user, data.area_id, Role.editor)
     item, scope, snapshot = _validated(session, data)
+    before = _state(disclosure)
+    _transition(session, disclosure, EDITABLE, DisclosureStatus.draft, now, "只有草稿或被退回的事项可以修改。")
     disclosure.area, disclosure.catalogue_item, disclosure.scope = area, item, scope
     disclosure.kind, disclosure.title = data.kind, snapshot["title"]
     disclosure.valid_from, disclosure.valid_to = data.valid_from, data.valid_to
-    disclosure.status, disclosure.updated_at = DisclosureStatus.draft, now
     session.flush()
     _new_version(disclosure, user, snapshot)
     session.flush()
+    _audit(session, user, "disclosure.edit", disclosure, now, before)
     return disclosure
 
 
 def submit(session: Session, user: User, disclosure_id: int, now: dt.datetime) -> Disclosure:
     disclosure = get(session, user, disclosure_id)
     require(user, disclosure.area, Role.editor)
-    if disclosure.status not in EDITABLE:
-        raise Conflict("该事项已提交或已发布，不能重复提交。")
-    disclosure.status, disclosure.updated_at = DisclosureStatus.submitted, now
-    session.flush()
+    before = _state(disclosure)
+    _transition(session, disclosure, EDITABLE, DisclosureStatus.submitted, now, "该事项已提交或已发布，不能重复提交。")
+    _audit(session, user, "disclosure.submit", disclosure, now, before)
     return disclosure
 
 
@@ -182,17 +252,25 @@ def _review(
 ) -> Disclosure:
     disclosure = get(session, user, disclosure_id)
     require(user, disclosure.area, Role.reviewer)
-    if disclosure.author_id == user.id:
-        raise Forbidden("不能审核自己起草的事项，请由其他审核人审核。")
+    version = disclosure.latest_version
+    authors = authors_of(disclosure, version)
+    if user.id in authors:
+        raise Forbidden("你参与了这份内容的起草或修改，不能审核它，请由其他审核人审核。")
     if disclosure.status is not DisclosureStatus.submitted:
         raise Conflict("只有待审核的事项可以审核。")
-    version = disclosure.latest_version
     if expected_hash is not None and expected_hash != version.content_hash:
         raise Conflict("内容已被修改，请重新查看后再审核。", field="content_hash")
     if len(comment) > 500:
         raise ValidationFailed("审核意见最多 500 个字。", field="comment")
     if decision is ReviewDecision.rejected and not comment.strip():
         raise ValidationFailed("退回时请写明原因。", field="comment")
+    before = _state(disclosure)
+    approved = decision is ReviewDecision.approved
+    _transition(
+        session, disclosure, (DisclosureStatus.submitted,),
+        DisclosureStatus.approved if approved else DisclosureStatus.rejected, now,
+        "该事项已被其他审核人处理，请刷新后查看。",
+    )
     session.add(
         Review(
             disclosure=disclosure,
@@ -202,19 +280,17 @@ def _review(
             content_hash=version.content_hash,
             comment=comment.strip(),
             decided_at=now,
+            authors=[session.get_one(User, uid) for uid in authors],
         )
     )
-    disclosure.updated_at = now
-    if decision is ReviewDecision.approved:
-        disclosure.status = DisclosureStatus.approved
+    if approved:
         disclosure.published_version = version
-        changes.record(
-            session,
-            changes.LoopChanged(disclosure.area_id, internal_only=disclosure.scope is Scope.internal),
-        )
-    else:
-        disclosure.status = DisclosureStatus.rejected
+        changes.loop_changed(session, disclosure.area, now, internal_only=disclosure.scope is Scope.internal)
     session.flush()
+    _audit(
+        session, user, "disclosure.approve" if approved else "disclosure.reject", disclosure, now, before,
+        content_hash=version.content_hash, authors=[session.get_one(User, uid).username for uid in authors],
+    )
     return disclosure
 
 

@@ -1,7 +1,10 @@
 """Feedback tickets: submission from a phone, the handler's answer, the echo wall.
 
-Every submission gets a ticket code at once; nothing is lost. Authors' names and phones
-never leave the admin side; the echo wall shows only answers marked public, anonymised.
+Every submission gets a ticket code at once; nothing is lost. Feedback inherits the scope
+of what it was about (an internal item, or an internal screen), and its public answer is
+shown only where that scope may be shown. Authors' names and phones are seen only by
+handlers and supervisors; a report (举报) only by supervisors and by handlers above the
+village concerned. The echo wall shows answers marked public, anonymised and masked.
 """
 
 from __future__ import annotations
@@ -9,23 +12,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
-from server.domain import changes
-from server.domain.access import area_clause, require
+from server.domain import audit, changes, reach
+from server.domain.access import area_clause, can_act, require, subtree_paths
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 from server.domain.masking import mask_text
 from server.domain.secrets import readable_code
 from server.domain.text import N_
 from server.models import (
     Area,
+    Device,
     Disclosure,
     Feedback,
     FeedbackAnswer,
     FeedbackKind,
     FeedbackStatus,
     Role,
+    Scope,
     User,
 )
 
@@ -66,7 +71,7 @@ def submit(
     *,
     area: Area,
     disclosure: Disclosure | None,
-    device_id: int | None,
+    device: Device | None,
     now: dt.datetime,
 ) -> Feedback:
     try:
@@ -85,12 +90,16 @@ def submit(
     if phone and not (phone.isdigit() and 7 <= len(phone) <= 15):
         raise ValidationFailed("电话号码只能是 7–15 位数字。", field="phone")
     anonymous = data.anonymous or not (name or phone)
+    internal = (disclosure is not None and disclosure.scope is Scope.internal) or (
+        device is not None and device.internal
+    )
     feedback = Feedback(
         ticket_code=_unique_ticket(session),
         area=area,
         disclosure=disclosure,
-        device_id=device_id,
+        device=device,
         kind=kind,
+        scope=Scope.internal if internal else Scope.public,
         body=body,
         anonymous=anonymous,
         author_name="" if anonymous else name,
@@ -118,13 +127,37 @@ def by_ticket(session: Session, code: str) -> Feedback:
     return found
 
 
+CONTACT_ROLES = (Role.handler, Role.supervisor)
+
+
+def _report_clause(user: User) -> ColumnElement[bool]:
+    """Areas whose reports the user may read: a supervisor's subtrees, and the subtrees of
+    a handler's grants strictly below the grant's own area (never the grant's own area)."""
+    supervised = [Area.path.startswith(p, autoescape=True) for p in subtree_paths(user, [Role.supervisor])]
+    above = [
+        Area.path.startswith(p, autoescape=True) & (Area.path != p)
+        for p in subtree_paths(user, [Role.handler])
+    ]
+    return or_(*supervised, *above) if supervised or above else false()
+
+
+def visible_clause(user: User) -> ColumnElement[bool]:
+    """Feedback a user may read: their subtrees, reports only as `_report_clause` allows."""
+    return area_clause(user) & ((Feedback.kind != FeedbackKind.report) | _report_clause(user))
+
+
+def contact_visible(user: User, feedback: Feedback) -> bool:
+    """Whether `user` may see the author's name and phone (handlers and supervisors)."""
+    return can_act(user, feedback.area, CONTACT_ROLES)
+
+
 def inbox(
     session: Session, user: User, status: FeedbackStatus | None = None, limit: int = 200
 ) -> list[Feedback]:
     query = (
         select(Feedback)
         .join(Feedback.area)
-        .where(area_clause(user))
+        .where(visible_clause(user))
         .order_by(Feedback.status, Feedback.due_at)
         .limit(limit)
     )
@@ -135,7 +168,7 @@ def inbox(
 
 def get(session: Session, user: User, feedback_id: int) -> Feedback:
     found = session.scalar(
-        select(Feedback).join(Feedback.area).where(area_clause(user), Feedback.id == feedback_id)
+        select(Feedback).join(Feedback.area).where(visible_clause(user), Feedback.id == feedback_id)
     )
     if found is None:
         raise NotFound("未找到该反馈。")
@@ -159,7 +192,12 @@ def answer(
     feedback.status = FeedbackStatus.answered
     session.flush()
     if public:
-        changes.record(session, changes.LoopChanged(feedback.area_id))
+        changes.loop_changed(session, feedback.area, now, internal_only=feedback.scope is Scope.internal)
+    audit.record(
+        session, user, "feedback.answer", now, target=("feedback", feedback.id), area=feedback.area,
+        after={"status": feedback.status.value, "answers": len(feedback.answers), "public": public},
+        detail={"ticket": feedback.ticket_code, "public": public},
+    )
     return reply
 
 
@@ -174,12 +212,18 @@ class EchoEntry:
     answered_at: dt.datetime
 
 
-def echo_wall(session: Session, area: Area, limit: int = 6) -> list[EchoEntry]:
+def echo_wall(session: Session, area: Area, *, internal: bool = False, limit: int = 6) -> list[EchoEntry]:
+    """Public answers of `area`'s subtree (see `reach`), of the scopes an `internal` screen
+    or a public one may show."""
     query = (
         select(FeedbackAnswer)
         .join(FeedbackAnswer.feedback)
         .join(Feedback.area)
-        .where(FeedbackAnswer.public.is_(True), Area.path.startswith(area.path, autoescape=True))
+        .where(
+            FeedbackAnswer.public.is_(True),
+            reach.echo_clause(area),
+            Feedback.scope.in_(reach.scopes(internal)),
+        )
         .order_by(FeedbackAnswer.answered_at.desc())
         .limit(limit)
         # Only the texts are needed: skip the relationships loaded eagerly elsewhere.

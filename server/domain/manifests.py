@@ -4,10 +4,10 @@
 `plan_manifest` gathers what one screen may show and computes the manifest's version
 without rendering, so an unchanged manifest (every screen asks once a minute) is a 304
 for the price of two small queries. What an area's screens show is cached per process,
-keyed by the loop revisions of the area and its ancestors (bumped in the same
-transaction as every change, see `changes.record`), so when 180 screens of a village
-fetch at once after an approval, the rows are read once and each screen adds only its
-own QR codes.
+keyed by the loop revisions of every area the screen reads from (`reach.sources_clause`;
+bumped in the same transaction as every change, see `changes.loop_changed`), so when 180
+screens of a village fetch at once after an approval, the rows are read once and each
+screen adds only its own QR codes.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 import signage_layouts
-from server.domain import content, feedback, qrlinks
+from server.domain import content, feedback, qrlinks, reach
 from server.models import (
     Area,
     Device,
@@ -31,7 +31,6 @@ from server.models import (
     DisclosureStatus,
     DisclosureVersion,
     LoopRevision,
-    Scope,
 )
 
 BOARD_SECONDS = {"notice": 15, "table": 20, "echo_wall": 20}
@@ -113,13 +112,12 @@ _area_loops_lock = threading.Lock()
 
 
 def _build_area_loop(session: Session, area: Area, internal: bool, now: dt.datetime) -> AreaLoop:
-    scopes = [Scope.public, Scope.internal] if internal else [Scope.public]
     query = (
         select(Disclosure)
         .where(
-            Disclosure.area_id.in_(area.ancestor_ids()),
+            Disclosure.area_id.in_(reach.disclosure_area_ids(area)),
             Disclosure.status == DisclosureStatus.approved,
-            Disclosure.scope.in_(scopes),
+            Disclosure.scope.in_(reach.scopes(internal)),
             (Disclosure.valid_to.is_(None)) | (Disclosure.valid_to > now),
         )
         .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc())
@@ -137,21 +135,22 @@ def _build_area_loop(session: Session, area: Area, internal: bool, now: dt.datet
         "area": area.name,
         "entries": [
             {"kind": e.kind_label, "question": e.question, "answer": e.answer, "answered_at": e.answered_at.isoformat()}
-            for e in feedback.echo_wall(session, area)
+            for e in feedback.echo_wall(session, area, internal=internal)
         ],
     }
     return AreaLoop(now, tuple(boards), echo)
 
 
 def area_loop(session: Session, area: Area, internal: bool, now: dt.datetime) -> AreaLoop:
-    # The time of the last change is part of the stamp: a revision number alone could
-    # come back after a rolled-back transaction with different content.
+    # Every bump adds one to the sum; the time of the last change is part of the stamp
+    # because a sum alone could come back after a rolled-back transaction.
     stamp = tuple(
         session.execute(
-            select(LoopRevision.area_id, LoopRevision.revision, LoopRevision.changed_at)
-            .where(LoopRevision.area_id.in_(area.ancestor_ids()))
-            .order_by(LoopRevision.area_id)
-        ).all()
+            select(func.count(), func.coalesce(func.sum(LoopRevision.revision), 0), func.max(LoopRevision.changed_at))
+            .select_from(LoopRevision)
+            .join(Area, Area.id == LoopRevision.area_id)
+            .where(reach.sources_clause(area))
+        ).one()
     )
     database = str(session.get_bind().engine.url)
     key = (database, area.id, area.name, internal, stamp)
@@ -239,8 +238,8 @@ def plan_manifest(
         "assets": signage_layouts.player_assets(),
     }
     # Names a board shows besides its content hash, and the templates themselves, are part
-    # of the version. (The area cache refreshes names only on a loop revision: a future
-    # rename feature must call changes.record.)
+    # of the version. (The area cache refreshes names only on a loop revision: renaming
+    # anything a board shows must call changes.loop_changed.)
     shown_names = [[d["area"], d["category"], d["catalogue_item"]] for d in data[:-1]]
     manifest_version = content.content_hash(
         {**body, "names": shown_names, "templates": signage_layouts.templates_fingerprint()}

@@ -1,6 +1,7 @@
 """Every model, imported so that `Base.metadata` knows all tables."""
 
 from server.models.areas import Area, AreaKind, Site
+from server.models.audit import AuditEvent
 from server.models.catalogue import CatalogueCategory, CatalogueItem, Scope, Timing
 from server.models.devices import (
     CredentialKind,
@@ -20,10 +21,10 @@ from server.models.disclosures import (
 )
 from server.models.feedback import Feedback, FeedbackAnswer, FeedbackKind, FeedbackStatus
 from server.models.loops import LoopRevision
-from server.models.users import ApiToken, Role, RoleGrant, User
+from server.models.users import ApiToken, RecoveryCode, Role, RoleGrant, User, UserSession
 
 __all__ = [
-    "ApiToken", "Area", "AreaKind", "CatalogueCategory", "CatalogueItem", "CredentialKind",
+    "ApiToken", "Area", "AuditEvent", "RecoveryCode", "UserSession", "AreaKind", "CatalogueCategory", "CatalogueItem", "CredentialKind",
     "Device", "DeviceCredential", "DeviceKind", "Disclosure", "DisclosureKind",
     "DisclosureStatus", "DisclosureVersion", "EnrolmentCode", "Feedback", "FeedbackAnswer",
     "FeedbackKind", "FeedbackStatus", "LoopRevision", "Orientation", "Review", "ReviewDecision", "Role",

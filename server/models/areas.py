@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, ValueEnum
+from server.db import Base, UTCDateTime, ValueEnum
 
 
 class AreaKind(enum.Enum):
@@ -28,6 +29,10 @@ class Area(Base):
     kind: Mapped[AreaKind] = mapped_column(ValueEnum(AreaKind))
     # Materialised path "/1/4/9/": a subtree is every path starting with the root's path.
     path: Mapped[str] = mapped_column(String(400), index=True, default="")
+    # The official division code (统计用区划代码) or any code the township uses; optional.
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Areas with history are never deleted; a retired area takes no new content or users.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     parent: Mapped[Area | None] = relationship(remote_side=[id])
     sites: Mapped[list[Site]] = relationship(back_populates="area")
@@ -45,5 +50,8 @@ class Site(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(64), default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     area: Mapped[Area] = relationship(back_populates="sites")

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, ValueEnum, utcnow
@@ -100,6 +100,15 @@ class ReviewDecision(enum.Enum):
     rejected = "rejected"
 
 
+# Everyone who wrote a version up to the reviewed one: none of them may approve it.
+review_authors = Table(
+    "review_authors",
+    Base.metadata,
+    Column("review_id", ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+
+
 class Review(Base):
     __tablename__ = "reviews"
 
@@ -115,5 +124,6 @@ class Review(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     disclosure: Mapped[Disclosure] = relationship(back_populates="reviews")
-    reviewer: Mapped[User] = relationship(lazy="joined")
+    reviewer: Mapped[User] = relationship(lazy="joined", foreign_keys=[reviewer_id])
     version: Mapped[DisclosureVersion] = relationship()
+    authors: Mapped[list[User]] = relationship(secondary=review_authors, lazy="selectin")

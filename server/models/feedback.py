@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, ValueEnum, utcnow
 from server.models.areas import Area
+from server.models.catalogue import Scope
 from server.models.devices import Device
 from server.models.disclosures import Disclosure
 from server.models.users import User
@@ -36,6 +37,9 @@ class Feedback(Base):
     disclosure_id: Mapped[int | None] = mapped_column(ForeignKey("disclosures.id"), index=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     kind: Mapped[FeedbackKind] = mapped_column(ValueEnum(FeedbackKind))
+    # Inherited from what it was about (the item, or the screen it was sent from):
+    # feedback on internal content stays internal, its answers too.
+    scope: Mapped[Scope] = mapped_column(ValueEnum(Scope), default=Scope.public)
     body: Mapped[str] = mapped_column(Text)
     anonymous: Mapped[bool] = mapped_column(default=True)
     author_name: Mapped[str] = mapped_column(String(64), default="")

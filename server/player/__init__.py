@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, send_from_directory
 
 import signage_layouts
-from server.db import utcnow
+from server.clock import now
 from server.domain import devices
 from server.extensions import db_session
 from server.notify import DEVICE_NAMESPACE
@@ -16,7 +16,7 @@ player = Blueprint("player", __name__)
 @player.route("/player/<key>")
 def player_page(key: str):
     session = db_session()
-    device = devices.authenticate(session, key, utcnow())
+    device = devices.authenticate(session, key, now())
     if device is None:
         abort(404)
     layout = signage_layouts.layout_for(device.kind.value, device.orientation.value)

@@ -10,9 +10,10 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
 
-from server.db import utcnow
-from server.domain import feedback, qrlinks
-from server.domain.errors import NotFound, ValidationFailed
+from server.clock import now
+from server.domain import disclosures, feedback, qrlinks
+from server.domain.errors import NotFound
+from server.edge import onto, refused, transaction
 from server.extensions import db_session, limiter
 from server.models import Area, Device, Disclosure, DisclosureStatus, Scope
 
@@ -65,10 +66,12 @@ PAGE_RATE = "120 per minute"
 @public.route("/q/<token>", methods=["GET", "POST"])
 @limiter.limit(_feedback_rate, methods=["POST"])
 @limiter.limit(PAGE_RATE, methods=["GET"])
+@transaction
 def board_page(token: str):
     area, disclosure, device = _resolve(token)
-    session = db_session()
+    session, moment = db_session(), now()
     internal = disclosure is not None and disclosure.scope is Scope.internal
+    phase = disclosures.posting_phase(disclosure, moment) if disclosure is not None else None
     form = FeedbackForm()
     if form.validate_on_submit():
         data = feedback.FeedbackInput(
@@ -78,25 +81,24 @@ def board_page(token: str):
             name=form.name.data or "",
             phone=form.phone.data or "",
         )
-        try:
+        ticket = None
+        with refused(onto(form, "body")):
             ticket = feedback.submit(
-                session, data, area=area, disclosure=disclosure, device_id=device.id, now=utcnow()
+                session, data, area=area, disclosure=disclosure, device=device, now=moment
             )
-        except ValidationFailed as err:
-            session.rollback()
-            field = getattr(form, err.field or "body", form.body)
-            field.errors = [*field.errors, err.message]
-        else:
-            session.commit()
+        if ticket is not None:
             return redirect(url_for("public.ticket_status", code=ticket.ticket_code, new=1))
     echo = feedback.echo_wall(session, area, limit=10) if disclosure is None else []
-    version = disclosure.published_version if disclosure is not None and not internal else None
+    # Content only while it is posted, and never internal content on a public page.
+    shown = disclosure is not None and not internal and phase is disclosures.Phase.posted
+    version = disclosure.published_version if shown else None
     return render_template(
         "public/board.html",
         area=area,
         disclosure=disclosure,
         version=version,
         internal=internal,
+        phase=phase.value if phase else None,
         echo=echo,
         form=form,
         limit=feedback.MAX_BODY,

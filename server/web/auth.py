@@ -31,6 +31,7 @@ from wtforms.validators import DataRequired, Length
 
 from server.domain import users
 from server.domain.access import ROLE_LABELS
+from server.edge import transaction
 from server.extensions import db_session, limiter
 from server.models import User
 from server.web import web
@@ -72,7 +73,8 @@ def actor() -> User:
 
 
 def signed_in(view: Any) -> Any:
-    return login_required(view)
+    """An admin page: signed-in users only, one unit of work (see server.edge)."""
+    return login_required(transaction(view))
 
 
 class LoginForm(FlaskForm):
@@ -92,6 +94,7 @@ def _login_rate() -> str:
 
 @web.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate, methods=["POST"])
+@transaction
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -100,7 +103,6 @@ def login():
         if user is None:
             form.password.errors = [*form.password.errors, _("用户名或密码不正确。")]
         else:
-            session.commit()  # keeps a re-hashed password
             login_user(Principal(user))
             return redirect(_safe_next(request.args.get("next")))
     status = 401 if request.method == "POST" else 200
@@ -115,11 +117,11 @@ def logout():
 
 
 @web.route("/lang/<code>", methods=["POST"])
+@transaction
 def set_language(code: str):
     response = make_response(redirect(_safe_next(request.form.get("next"))))
     if code in ("zh_CN", "en"):
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax")
         if current_user.is_authenticated:
             current_user.user.locale = code
-            db_session().commit()
     return response

@@ -12,11 +12,11 @@ from wtforms import DateField, RadioField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Optional
 
 import signage_layouts
-from server.db import utcnow
+from server.clock import now
 from server.domain import disclosures
 from server.domain.access import can_act
-from server.domain.errors import DomainError, ValidationFailed
 from server.domain.manifests import disclosure_board
+from server.edge import flashed, onto, refused
 from server.extensions import db_session
 from server.models import DisclosureKind, DisclosureStatus, Role
 from server.web import web
@@ -84,22 +84,13 @@ def _input(form: DisclosureForm) -> disclosures.DraftInput:
 
 
 def _save(form: DisclosureForm, disclosure_id: int | None):
-    session = db_session()
-    try:
+    session, saved = db_session(), None
+    with refused(onto(form)):
         data = _input(form)
         if disclosure_id is None:
-            saved = disclosures.create_draft(session, actor(), data, utcnow())
+            saved = disclosures.create_draft(session, actor(), data, now())
         else:
-            saved = disclosures.update_draft(session, actor(), disclosure_id, data, utcnow())
-    except ValidationFailed as err:
-        session.rollback()
-        field = getattr(form, (err.field or "").split(".")[0], None)
-        if field is not None:
-            field.errors = [*field.errors, err.message]
-        else:
-            flash(err.message, "error")
-        return None
-    session.commit()
+            saved = disclosures.update_draft(session, actor(), disclosure_id, data, now())
     return saved
 
 
@@ -160,7 +151,7 @@ def disclosure_detail(disclosure_id: int):
         and disclosure.status in disclosures.EDITABLE,
         can_review=can_act(user, disclosure.area, Role.reviewer)
         and disclosure.status is DisclosureStatus.submitted,
-        is_author=disclosure.author_id == user.id,
+        is_author=user.id in disclosures.authors_of(disclosure, disclosure.latest_version),
     )
 
 
@@ -179,14 +170,11 @@ def disclosure_preview(disclosure_id: int, layout: str):
 
 
 def _act(disclosure_id: int, action, success: str):
-    session = db_session()
-    try:
-        action(session)
-    except DomainError as err:
-        session.rollback()
-        flash(err.message, "error")
-    else:
-        session.commit()
+    done = False
+    with refused(flashed):
+        action(db_session())
+        done = True
+    if done:
         flash(success)
     return redirect(url_for("web.disclosure_detail", disclosure_id=disclosure_id))
 
@@ -196,7 +184,7 @@ def _act(disclosure_id: int, action, success: str):
 def disclosure_submit(disclosure_id: int):
     return _act(
         disclosure_id,
-        lambda s: disclosures.submit(s, actor(), disclosure_id, utcnow()),
+        lambda s: disclosures.submit(s, actor(), disclosure_id, now()),
         _("已提交审核，审核通过后将在屏幕上公开。"),
     )
 
@@ -209,7 +197,7 @@ def disclosure_approve(disclosure_id: int):
     return _act(
         disclosure_id,
         lambda s: disclosures.approve(
-            s, actor(), disclosure_id, utcnow(), form.comment.data or "", expected
+            s, actor(), disclosure_id, now(), form.comment.data or "", expected
         ),
         _("审核通过，内容已推送到相关屏幕。"),
     )
@@ -221,6 +209,6 @@ def disclosure_reject(disclosure_id: int):
     form = ReviewForm()
     return _act(
         disclosure_id,
-        lambda s: disclosures.reject(s, actor(), disclosure_id, utcnow(), form.comment.data or ""),
+        lambda s: disclosures.reject(s, actor(), disclosure_id, now(), form.comment.data or ""),
         _("已退回给经办人修改。"),
     )

@@ -9,12 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired
 
-from server.db import utcnow
+from server.clock import now
 from server.domain import feedback
 from server.domain.access import can_act
-from server.domain.errors import DomainError
+from server.edge import onto, refused
 from server.extensions import db_session
-from server.models import FeedbackKind, FeedbackStatus, Role
+from server.models import FeedbackKind, FeedbackStatus, Role, Scope
 from server.web import web
 from server.web.auth import actor, signed_in
 
@@ -45,16 +45,14 @@ def feedback_detail(feedback_id: int):
     session = db_session()
     item = feedback.get(session, actor(), feedback_id)
     form = AnswerForm()
-    if request.method == "GET" and item.kind is FeedbackKind.report:
+    if request.method == "GET" and (item.kind is FeedbackKind.report or item.scope is Scope.internal):
         form.public.data = False
     if form.validate_on_submit():
-        try:
-            feedback.answer(session, actor(), feedback_id, form.body.data or "", bool(form.public.data), utcnow())
-        except DomainError as err:
-            session.rollback()
-            form.body.errors = [*form.body.errors, err.message]
-        else:
-            session.commit()
+        answered = False
+        with refused(onto(form, "body")):
+            feedback.answer(session, actor(), feedback_id, form.body.data or "", bool(form.public.data), now())
+            answered = True
+        if answered:
             flash(_("答复已保存，已推送到该村屏幕的回音壁。") if form.public.data else _("答复已保存。"))
             return redirect(url_for("web.feedback_detail", feedback_id=feedback_id))
     return render_template(
@@ -64,4 +62,5 @@ def feedback_detail(feedback_id: int):
         kinds=feedback.KIND_LABELS,
         statuses=feedback.STATUS_LABELS,
         can_answer=can_act(actor(), item.area, Role.handler),
+        contact=feedback.contact_visible(actor(), item),
     ), (422 if form.errors else 200)

@@ -10,12 +10,11 @@ from sqlalchemy import select
 from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from server.db import utcnow
+from server.clock import now
 from server.domain import access, devices
-from server.domain.errors import ValidationFailed
+from server.edge import onto, refused
 from server.extensions import db_session
 from server.models import Area, CredentialKind, DeviceKind, Orientation, Role, Site
-from server.realtime import kick_device
 from server.web import web
 from server.web.auth import actor, signed_in
 from server.web.forms import choices
@@ -33,7 +32,7 @@ class ScreenForm(FlaskForm):
 @signed_in
 def screen_list():
     rows = devices.visible_devices(db_session(), actor())
-    return render_template("admin/screens.html", rows=rows, now=utcnow())
+    return render_template("admin/screens.html", rows=rows, now=now())
 
 
 @web.route("/admin/screens/new", methods=["GET", "POST"])
@@ -50,16 +49,13 @@ def screen_new():
     if form.validate_on_submit():
         # The form accepts only listed sites and kinds, so these lookups cannot miss.
         site = next(s for s in sites if s.id == form.site_id.data)
-        try:
+        device = None
+        with refused(onto(form, "name")):
             device = devices.create_device(
                 session, site, form.name.data or "", DeviceKind(form.kind.data),
                 Orientation(form.orientation.data), bool(form.internal.data),
             )
-        except ValidationFailed as err:
-            session.rollback()
-            form.name.errors = [*form.name.errors, err.message]
-        else:
-            session.commit()
+        if device is not None:
             flash(_("已添加屏幕“%(name)s”。请为它生成注册码或浏览器播放地址。", name=device.name))
             return redirect(url_for("web.screen_list"))
     return render_template("admin/screen_form.html", form=form), (422 if form.errors else 200)
@@ -70,8 +66,7 @@ def screen_new():
 def screen_enrolment_code(device_id: int):
     session = db_session()
     device = devices.get_device(session, actor(), device_id, Role.scheduler)
-    code = devices.issue_enrolment_code(session, device, utcnow())
-    session.commit()
+    code = devices.issue_enrolment_code(session, device, now())
     return render_template("admin/secret_once.html", device=device, code=code, key=None)
 
 
@@ -80,10 +75,8 @@ def screen_enrolment_code(device_id: int):
 def screen_player_key(device_id: int):
     session = db_session()
     device = devices.get_device(session, actor(), device_id, Role.scheduler)
-    devices.revoke_credentials(session, device, utcnow(), CredentialKind.browser)
+    devices.revoke_credentials(session, device, now(), CredentialKind.browser)
     key = devices.issue_credential(session, device, CredentialKind.browser)
-    session.commit()
-    kick_device(device.id)
     return render_template("admin/secret_once.html", device=device, code=None, key=key)
 
 
@@ -92,8 +85,6 @@ def screen_player_key(device_id: int):
 def screen_revoke(device_id: int):
     session = db_session()
     device = devices.get_device(session, actor(), device_id, Role.scheduler)
-    count = devices.revoke_credentials(session, device, utcnow())
-    session.commit()
-    kick_device(device.id)
+    count = devices.revoke_credentials(session, device, now())
     flash(_("已吊销 %(name)s 的 %(count)s 个凭据，该屏幕需重新注册。", name=device.name, count=count))
     return redirect(url_for("web.screen_list"))
