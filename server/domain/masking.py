@@ -1,28 +1,147 @@
-"""Personal-data masking for public output: ID card and mobile numbers."""
+"""Personal-data masking for public output: ID card, bank card and mobile numbers.
+
+Masked forms (separators inside a number are dropped, full-width digits come out as ASCII):
+
+- resident ID, 18 digits: ``330***********1234`` (first 3, last 4; a final x is written X)
+- old resident ID, 15 digits: ``330********1234``
+- bank card, 16-19 digits: ``6222***********0123`` (first 4, last 4)
+- mainland mobile: ``138****5678``; with a country prefix (+86, 0086, 86): ``+86 138****5678``
+
+A number counts only as a whole: a digit or a decimal point (``12.5``) right next to it
+means it is part of something longer (an amount, a 20-digit serial, ...), which stays as is.
+Dates, amounts with thousands separators and landlines never have the shape of any of the
+numbers above, so they are left alone. A space or dash does not bind: a longer number written
+in groups (1234 5678 9012 3456 7890) gets its first groups masked as a card, which errs
+on the side of hiding too much.
+
+mask_markdown writes its stars escaped (``\\*``) so the Markdown renderer shows them as stars.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-# 18-digit resident ID (last may be X) not embedded in a longer digit run.
-_ID_RE = re.compile(r"(?<!\d)(\d{3})\d{11}(\d{3}[\dXx])(?!\d)")
-# Mainland mobile numbers, optionally written 138-1234-5678 or 138 1234 5678.
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)")
+# Full-width forms typed with a Chinese input method, mapped one character to one, so a
+# position in the folded text is the same position in the original.
+_FOLD = str.maketrans(
+    "０１２３４５６７８９＋－．\u3000Ｘｘ",
+    "0123456789+-. Xx",
+)
+
+# Not glued to a digit or to a decimal part on either side. re.ASCII keeps \d to 0-9.
+_START = r"(?<!\d)(?<!\d\.)"
+_END = r"(?!\.?\d)"
+
+# Resident ID: 6-digit region, birth date, 3-digit sequence and a check character (18), or
+# the old 15-digit form with a 2-digit year and no check character. People write the groups
+# 6-8-4 (or 6-6-3) apart with a space, dash or dot; the same separator is used throughout.
+_ID_RE = re.compile(
+    _START
+    + r"[1-9]\d{5}(?P<sep>[ .-]?)"
+    + r"(?:(?P<birth>\d{8})(?P=sep)\d{3}[\dXx]|(?P<birth15>\d{6})(?P=sep)\d{3})"
+    + _END,
+    re.ASCII,
+)
+# A plausible birth date YYYYMMDD. A bare run of digits without one is not taken for an ID
+# (an 18-digit one is then a bank card; a 15-digit one is some other reference number).
+_BIRTH_RE = re.compile(r"(?:18|19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])", re.ASCII)
+
+# Bank card: 16-19 digits, run together or in groups of 4 with spaces or dashes (the last
+# group of a 17-19 digit card has 1-3 digits). Applied after IDs, so 18 digits that are an
+# ID never get here.
+_CARD_RE = re.compile(
+    _START + r"\d{4}(?P<sep>[ -]?)\d{4}(?P=sep)\d{4}(?P=sep)\d{4}(?:(?P=sep)\d{1,3})?" + _END,
+    re.ASCII,
+)
+
+# Mainland mobile: 1[3-9] and 9 more digits, optionally grouped 3-4-4 (any mix of space,
+# dash, dot: the 1[3-9] start is distinctive enough), optionally after a country prefix.
+# Landlines (0571-8888 6666) start with 0 and never match.
+_MOBILE_RE = re.compile(
+    _START
+    + r"(?P<country>(?:\+|00)?86[ -]?)?"
+    + r"(?P<number>1[3-9]\d[ .-]?\d{4}[ .-]?\d{4})"
+    + _END,
+    re.ASCII,
+)
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"[ .-]", "", number).upper()
+
+
+def _hide(digits: str, head: int, tail: int) -> str:
+    return digits[:head] + "*" * (len(digits) - head - tail) + digits[-tail:]
+
+
+def _id_mask(m: re.Match[str]) -> str | None:
+    number = _digits(m.group())
+    birth = m["birth"] or f"19{m['birth15']}"
+    # Written in groups or ending in X, it is an ID whatever the date says (a typo in the
+    # date must not leak the number); a bare run of digits needs a birth date to be one.
+    if m["sep"] or number.endswith("X") or _BIRTH_RE.fullmatch(birth):
+        return _hide(number, 3, 4)
+    return None
+
+
+def _card_mask(m: re.Match[str]) -> str:
+    return _hide(_digits(m.group()), 4, 4)
+
+
+def _mobile_mask(m: re.Match[str]) -> str:
+    prefix = "+86 " if m["country"] else ""
+    return prefix + _hide(_digits(m["number"]), 3, 4)
+
+
+def _substitute(
+    pattern: re.Pattern[str],
+    text: str,
+    mask: Callable[[re.Match[str]], str | None],
+    star: str,
+) -> str:
+    """Find numbers in the full-width-folded text, replace them in the original text.
+
+    Text between numbers is kept exactly as written. `mask` returns None to leave a
+    match unchanged; the stars it writes are replaced by `star`."""
+    folded = text.translate(_FOLD)
+    parts: list[str] = []
+    done = 0
+    for m in pattern.finditer(folded):
+        masked = mask(m)
+        if masked is not None:
+            parts += [text[done : m.start()], masked.replace("*", star)]
+            done = m.end()
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def _mask(text: str, *, mobiles: bool, star: str = "*") -> str:
+    # IDs first: an 18-digit ID is masked as an ID, not as a card. The digits a masked
+    # number keeps are too few for a later pass to match them again.
+    text = _substitute(_ID_RE, text, _id_mask, star)
+    text = _substitute(_CARD_RE, text, _card_mask, star)
+    return _substitute(_MOBILE_RE, text, _mobile_mask, star) if mobiles else text
 
 
 def mask_id_numbers(text: str) -> str:
-    return _ID_RE.sub(lambda m: f"{m.group(1)}{'*' * 11}{m.group(2)}", text)
+    """Resident ID numbers (18 and old 15 digits) masked; nothing else."""
+    return _substitute(_ID_RE, text, _id_mask, "*")
 
 
 def mask_text(text: str) -> str:
-    """ID and mobile numbers masked: for table cells and citizens' free text."""
-    return _PHONE_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", mask_id_numbers(text))
+    """ID, bank card and mobile numbers masked: for table cells and citizens' free text."""
+    return _mask(text, mobiles=True)
 
 
 def mask_markdown(source: str) -> str:
-    """ID numbers masked everywhere; mobile numbers too inside table rows (lists of people).
-    A contact number written in a notice's prose stays readable on purpose."""
+    """ID and bank card numbers masked everywhere; mobile numbers too inside table rows
+    (lists of people). A contact number written in a notice's prose stays readable on
+    purpose.
+
+    The result is Markdown: the stars come out escaped (``138\\*\\*\\*\\*5678``), or two
+    masked numbers on one line would render as bold/italic around the text between them."""
     return "\n".join(
-        mask_text(line) if line.lstrip().startswith("|") else mask_id_numbers(line)
+        _mask(line, mobiles=line.lstrip().startswith("|"), star=r"\*")
         for line in source.split("\n")
     )
