@@ -155,3 +155,50 @@ def test_script_in_a_body_is_removed_and_tables_are_masked(session, make_world, 
 def test_content_hash_is_stable_and_sensitive():
     assert content_hash({"a": 1, "b": "公开"}) == content_hash({"b": "公开", "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": 2})
+
+
+def test_nobody_who_rewrote_the_text_may_approve_it(session, make_world, now):
+    """Defect: approval compared the reviewer with the first author only."""
+    w = make_world(session)
+    d = disclosures.create_draft(session, w.editor, draft(w), now)
+    # The township admin (editor and reviewer rights) rewrites the colleague's draft ...
+    disclosures.update_draft(session, w.admin, d.id, draft(w, body="改过的正文"), now)
+    disclosures.submit(session, w.admin, d.id, now)
+    # ... and may not approve the text they wrote, although the first author is someone else.
+    with pytest.raises(Forbidden, match="不能审核它"):
+        disclosures.approve(session, w.admin, d.id, now)
+    assert d.status is DisclosureStatus.submitted and d.reviews == []
+
+    disclosures.approve(session, w.reviewer, d.id, now)
+    (review,) = d.reviews
+    assert {a.username for a in review.authors} == {"editor", "admin"}
+
+
+def test_an_earlier_author_may_not_approve_a_later_version_either(session, make_world, now):
+    w = make_world(session)
+    d = disclosures.create_draft(session, w.admin, draft(w), now)
+    disclosures.update_draft(session, w.editor, d.id, draft(w, title="改过的标题"), now)
+    disclosures.submit(session, w.editor, d.id, now)
+    with pytest.raises(Forbidden):
+        disclosures.approve(session, w.admin, d.id, now)
+
+
+def test_every_review_and_edit_is_in_the_audit_log(session, make_world, now):
+    from sqlalchemy import select
+
+    from server.models import AuditEvent
+
+    w = make_world(session)
+    d = disclosures.create_draft(session, w.editor, draft(w), now)
+    disclosures.submit(session, w.editor, d.id, now)
+    disclosures.reject(session, w.reviewer, d.id, now, "表格缺合计")
+    disclosures.update_draft(session, w.editor, d.id, draft(w, body="补上合计"), now)
+    disclosures.submit(session, w.editor, d.id, now)
+    disclosures.approve(session, w.reviewer, d.id, now)
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.target_id == str(d.id)).order_by(AuditEvent.id)).all()
+    assert [r.action for r in rows] == [
+        "disclosure.create", "disclosure.submit", "disclosure.reject",
+        "disclosure.edit", "disclosure.submit", "disclosure.approve",
+    ]
+    assert rows[-1].username == "reviewer" and rows[-1].area_path == w.village_a.path
+    assert rows[-1].before_digest != rows[-1].after_digest

@@ -123,3 +123,44 @@ def test_boards_carry_the_end_of_their_posting_period(session, make_world, now):
     assert board["until"] == (now + dt.timedelta(days=6)).isoformat()
     assert manifest["next_change_at"] == board["until"]
     assert next(b for b in manifest["boards"] if b["kind"] == "echo_wall")["until"] is None
+
+
+def test_a_township_screen_shows_its_villages_public_answers_at_once(session, make_world, now):
+    """Defect: the echo-wall query, the cache key and the rooms each chose 'which areas'."""
+    from server.domain import areas, devices
+    from server.models import DeviceKind, Orientation
+
+    w = make_world(session)
+    town_hall = areas.create_site(session, w.town, "测试镇便民服务中心")
+    town_screen = devices.create_device(session, town_hall, "镇大厅屏", DeviceKind.signage, Orientation.landscape)
+    before = manifests.build_manifest(session, town_screen, now, "http://s.test", SECRET)  # now cached
+    ticket = feedback.submit(
+        session, feedback.FeedbackInput(kind="question", body="甲村路灯什么时候修？"),
+        area=w.village_a, disclosure=None, device=w.screen_a, now=now,
+    )
+    feedback.answer(session, w.handler, ticket.id, "本周修好", True, now)
+    after = manifests.build_manifest(session, town_screen, now, "http://s.test", SECRET)
+    assert "本周修好" in str(after) and after["version"] != before["version"]
+    assert "本周修好" not in str(manifests.build_manifest(session, w.screen_b, now, "http://s.test", SECRET))
+
+
+def test_a_change_nudges_exactly_the_screens_that_read_from_its_area(session, make_world):
+    """The rooms of a change and the rooms of a screen agree with what the screen reads."""
+    from sqlalchemy import select
+
+    from server.domain import areas, devices, reach
+    from server.models import Area, DeviceKind, Orientation
+
+    w = make_world(session)
+    town_screen = devices.create_device(
+        session, areas.create_site(session, w.town, "镇大厅"), "镇大厅屏", DeviceKind.signage, Orientation.landscape
+    )
+    screens = [w.screen_a, w.screen_a_internal, w.screen_b, town_screen]
+    for changed in (w.town, w.village_a, w.village_b):
+        for internal_only in (False, True):
+            rooms = set(reach.change_rooms(changed.path, internal_only))
+            for screen in screens:
+                area = screen.site.area
+                reads = session.scalars(select(Area.id).where(reach.sources_clause(area))).all()
+                expected = changed.id in reads and (screen.internal or not internal_only)
+                assert bool(rooms & set(reach.screen_rooms(screen))) == expected, (changed.name, screen.name)

@@ -162,3 +162,52 @@ def test_script_in_feedback_is_escaped_on_the_ticket_page(app, client, world, pu
 def test_healthz(client, world):
     resp = client.get("/healthz")
     assert resp.status_code == 200 and resp.get_json()["status"] == "ok"
+
+
+def test_an_item_past_its_posting_period_shows_no_content_on_the_phone(app, client, world):
+    """Defect: an aid list with names stayed readable from its QR code after valid_to."""
+    from server.clock import FixedClock
+
+    start, end = dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 8, tzinfo=dt.UTC)
+    with app.app_context(), session_scope() as s:
+        editor = s.scalars(select(User).where(User.username == "editor")).one()
+        reviewer = s.scalars(select(User).where(User.username == "reviewer")).one()
+        d = disclosures.create_draft(
+            s, editor,
+            disclosures.DraftInput(area_id=world.village_a.id, catalogue_item_id=world.item_public.id,
+                                   title="困难群众救助名单公示", valid_from=start, valid_to=end, body="张三 李四 王五"),
+            start,
+        )
+        disclosures.submit(s, editor, d.id, start)
+        disclosures.approve(s, reviewer, d.id, start)
+        disclosure_id = d.id
+    path = qr_path(app, "d", disclosure_id, world.screen_a.id)
+    clock = FixedClock(end - dt.timedelta(minutes=1))
+    app.extensions["sunwall.clock"] = clock
+    assert "张三 李四 王五" in client.get(path).get_data(as_text=True)
+    clock.set(end)
+    text = client.get(path).get_data(as_text=True)
+    assert "公示期已结束" in text and "张三" not in text
+    # The citizen can still write, and staff still see the item in the admin UI.
+    assert post_feedback(client, path).status_code == 302
+    assert feedback_count(app) == 1
+    client.post("/logout")
+    login = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"username": "supervisor", "password": "correct-horse", "csrf_token": csrf_from(login)})
+    assert "张三 李四 王五" in client.get(f"/admin/disclosures/{disclosure_id}").get_data(as_text=True)
+
+
+def test_internal_feedback_answers_never_reach_the_public_echo_wall_page(app, client, world, published):
+    with app.app_context(), session_scope() as s:
+        from server.models import Area
+
+        area = s.get(Area, world.village_a.id)
+        internal_item = s.get(disclosures.Disclosure, published[1])
+        ticket = feedback.submit(
+            s, feedback.FeedbackInput(kind="question", body="转正公示在哪看？"),
+            area=area, disclosure=internal_item, device=s.get(Device, world.screen_a.id), now=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+        )
+        handler = s.scalars(select(User).where(User.username == "handler")).one()
+        feedback.answer(s, handler, ticket.id, "党员活动室公示栏", True, dt.datetime(2026, 11, 3, tzinfo=dt.UTC))
+    text = client.get(qr_path(app, "e", world.village_a.id, world.screen_a_internal.id)).get_data(as_text=True)
+    assert "转正公示在哪看" not in text and "党员活动室公示栏" not in text
