@@ -161,10 +161,13 @@ class SyncLoop:
         syncer: Syncer,
         on_revoked: Callable[[str], None],
         interval: float = SYNC_INTERVAL,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.syncer = syncer
         self.on_revoked = on_revoked
         self.interval = interval
+        # The agent's one source of the current time (a fixed clock in tests).
+        self.clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._reasons: list[str] = []
@@ -195,7 +198,7 @@ class SyncLoop:
         due = snapshot.next_change_at if snapshot is not None else None
         if due is None:
             return self.interval
-        seconds = (due - dt.datetime.now(dt.UTC)).total_seconds()
+        seconds = (due - self.clock()).total_seconds()
         # A moment already past (offline, or a clock ahead) must not turn into a busy loop.
         return min(self.interval, seconds + 1.0) if seconds > 0 else self.interval
 

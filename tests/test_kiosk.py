@@ -591,3 +591,17 @@ def test_chromium_plays_the_local_player_with_the_server_down(
             assert problems == []
         finally:
             context.close()
+
+
+def test_the_sync_loop_wakes_for_the_next_change_by_its_injected_clock() -> None:
+    """The agent reads time from one clock: here a fixed one, so the wait is exact."""
+    from types import SimpleNamespace
+
+    from kiosk_client.sync import SyncLoop
+
+    now = dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC)
+    syncer = SimpleNamespace(current=SimpleNamespace(next_change_at=now + dt.timedelta(seconds=30)))
+    loop = SyncLoop(syncer, on_revoked=lambda _reason: None, interval=60, clock=lambda: now)  # type: ignore[arg-type]
+    assert loop._next_wait() == 31.0
+    syncer.current.next_change_at = now - dt.timedelta(seconds=5)  # already past: no busy loop
+    assert loop._next_wait() == 60
