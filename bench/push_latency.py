@@ -85,7 +85,7 @@ def _add_screens(data_dir: str, target: int, others: int, out: str) -> None:
     from server.app import create_app
     from server.domain import devices
     from server.extensions import database, session_scope
-    from server.models import CredentialKind, DeviceKind, Orientation, Site
+    from server.models import DeviceKind, Orientation, Site
 
     app = create_app()
     shipped = demo.load_screens(Path(data_dir))["screens"]
@@ -93,18 +93,21 @@ def _add_screens(data_dir: str, target: int, others: int, out: str) -> None:
     elsewhere = [s for s in shipped if s["village"] != TARGET_VILLAGE][:others]
     with app.app_context():
         with session_scope() as session:
+            now = dt.datetime.now(dt.UTC)
             sites = {site.area.name: site for site in session.scalars(select(Site))}
             other_villages = sorted(name for name in sites if name != TARGET_VILLAGE)
 
             def add(village: str, into: list[dict[str, Any]]) -> None:
                 device = devices.create_device(
                     session,
+                    None,
                     sites[village],
                     f"压测屏{len(into) + 1:04d}",
                     DeviceKind.signage,
                     Orientation.landscape,
+                    now,
                 )
-                key = devices.issue_credential(session, device, CredentialKind.browser)
+                key = devices.replace_browser_key(session, None, device, now)
                 into.append({"device_id": device.id, "village": village, "key": key})
 
             while len(in_target) < target:

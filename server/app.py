@@ -114,15 +114,31 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from server.web.forms import local_tz
+    from signage_layouts import dates
+
+    # Every date on a page goes through signage_layouts.dates, in the township's zone.
+    def zone() -> str:
+        return str(app.config["TIMEZONE"])
 
     @app.template_filter("local_dt")
     def local_dt(value: Any) -> str:
-        return value.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M") if value else ""
+        return dates.admin_datetime(value, zone())
 
     @app.template_filter("local_date")
     def local_date(value: Any) -> str:
-        return value.astimezone(local_tz()).strftime("%Y-%m-%d") if value else ""
+        return dates.admin_date(value, zone())
+
+    @app.template_filter("cn_date")
+    def cn_date(value: Any) -> str:
+        return dates.cn_date(value, zone())
+
+    @app.template_filter("cn_datetime")
+    def cn_datetime(value: Any) -> str:
+        return dates.cn_datetime(value, zone())
+
+    @app.template_filter("cn_period")
+    def cn_period(start: Any, end: Any) -> str:
+        return dates.cn_period(start, end, zone())
 
     @app.context_processor
     def _ui_helpers() -> dict[str, Any]:
@@ -141,10 +157,16 @@ def _register_template_helpers(app: Flask) -> None:
     def _favicon() -> Any:
         return "", 204
 
+    https = str(app.config["PUBLIC_URL"]).startswith("https://")
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # Never send our URLs (QR tokens, screen keys) to another site.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "

@@ -1,4 +1,4 @@
-"""The `sunwall` command: serve, demo, db upgrade, user create/token, kiosk."""
+"""The `sunwall` command: init, serve, demo, db upgrade, user create/token, kiosk."""
 
 from __future__ import annotations
 
@@ -99,6 +99,86 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     click.echo("=" * 72)
     if not no_serve:
         _run(app, host, port)
+
+
+ROOT_KINDS = {"township": "township", "乡镇": "township", "镇": "township", "乡": "township",
+              "街道": "township", "county": "county", "县": "county", "市": "county", "区": "county"}
+
+
+def _setting(env: str, prompt: str, default: str | None = None, secret: bool = False) -> tuple[str, bool]:
+    """A value from the environment, else asked for; also says whether it came from the environment."""
+    if os.environ.get(env):
+        return os.environ[env], True
+    return click.prompt(prompt, default=default, hide_input=secret, confirmation_prompt=secret), False
+
+
+def _admin_password(username: str) -> tuple[str, bool]:
+    from server.domain import users
+
+    while True:
+        password, from_env = _setting("SUNWALL_ADMIN_PASSWORD", "管理员密码 / Admin password", secret=True)
+        problem = users.password_problem(password, username)
+        if problem is None:
+            return password, from_env
+        if from_env:
+            raise click.ClickException(f"SUNWALL_ADMIN_PASSWORD: {problem}")
+        click.echo(problem)
+
+
+@main.command()
+def init() -> None:
+    """Set up a real install: migrate the database, create the root area and its first
+    admin, and seed the disclosure catalogue. Running it again changes nothing.
+
+    Asks for each value, or reads SUNWALL_ADMIN_USERNAME, SUNWALL_ADMIN_PASSWORD,
+    SUNWALL_ADMIN_NAME, SUNWALL_ROOT_AREA and SUNWALL_ROOT_KIND (township or county).
+    A password typed here must be changed at the first sign-in; one from the
+    environment (a deployment's secret store) is kept."""
+    from sqlalchemy import select
+
+    from server.domain import catalogue, users
+    from server.domain.errors import DomainError
+    from server.extensions import session_scope
+    from server.migrate import upgrade
+    from server.models import AreaKind, User
+
+    app = _app()
+    upgrade(app.config["DATABASE_URL"])
+    click.echo("database is at the latest revision")
+    with app.app_context():
+        with session_scope() as session:
+            has_users = session.scalar(select(User.id).limit(1)) is not None
+        made = None
+        if not has_users:
+            username, _ = _setting("SUNWALL_ADMIN_USERNAME", "管理员用户名 / Admin username", "admin")
+            name, _ = _setting("SUNWALL_ADMIN_NAME", "管理员姓名 / Admin display name", username)
+            password, from_env = _admin_password(username)
+            root, _ = _setting("SUNWALL_ROOT_AREA", "最上级区域名称（如 清河镇）/ Root area name")
+            kind_word, _ = _setting("SUNWALL_ROOT_KIND", "区域类型 township（乡镇）或 county（县）/ Root area kind", "township")
+            if kind_word.strip() not in ROOT_KINDS:
+                raise click.ClickException(f"SUNWALL_ROOT_KIND: {kind_word!r} is not township (乡镇) or county (县)")
+            try:
+                with session_scope() as session:
+                    made = users.create_first_admin(
+                        session, utcnow(), username=username.strip(), display_name=name, password=password,
+                        root_name=root, root_kind=AreaKind(ROOT_KINDS[kind_word.strip()]),
+                        must_change_password=not from_env,
+                    )
+            except DomainError as err:
+                raise click.ClickException(f"{err.field}: {err.message}") from None
+        with session_scope() as session:
+            items = catalogue.seed_catalogue(session)
+    if made is not None:
+        change = "must change the password at first sign-in" if made.must_change_password else "password kept as given"
+        click.echo(f"created admin {made.username} of {made.grants[0].area.name} ({change})")
+    if items:
+        click.echo(f"seeded the disclosure catalogue ({items} items)")
+    if made is None and not items:
+        click.echo("already set up: users and the catalogue exist; nothing changed")
+    elif made is None:
+        click.echo("users already exist: no admin created")
+    base = app.config["PUBLIC_URL"].rstrip("/")
+    click.echo(f"next: sunwall serve, then sign in at {base}/login")
 
 
 @main.group()

@@ -36,9 +36,17 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         "MESSAGE_QUEUE": env("SUNWALL_MESSAGE_QUEUE") or None,
         "ASYNC_MODE": env("SUNWALL_ASYNC_MODE", "gevent"),
         "RATELIMIT_STORAGE_URI": env("SUNWALL_RATELIMIT_STORAGE", "memory://"),
-        # Documented in docs/admin-guide.md: one phone may send a few messages a minute.
-        "FEEDBACK_RATE": env("SUNWALL_FEEDBACK_RATE", "5 per minute;30 per hour"),
-        "LOGIN_RATE": env("SUNWALL_LOGIN_RATE", "10 per minute;50 per hour"),
+        # Rates are documented in docs/deployment.md. A hall's phones may share one address
+        # (its Wi-Fi), so the per-address feedback limit is loose; the per-screen one caps
+        # what one QR code can bring in from everywhere.
+        "FEEDBACK_RATE": env("SUNWALL_FEEDBACK_RATE", "10 per minute;60 per hour"),
+        "FEEDBACK_SCREEN_RATE": env("SUNWALL_FEEDBACK_SCREEN_RATE", "30 per minute;300 per hour"),
+        # Per address: a township office behind one NAT signs in together; accounts are
+        # protected by their own lockout (server.domain.signin).
+        "LOGIN_RATE": env("SUNWALL_LOGIN_RATE", "30 per minute;300 per hour"),
+        "ENROL_RATE": env("SUNWALL_ENROL_RATE", "10 per minute;50 per hour"),
+        # "" (optional for everyone), "admin" (required of admins) or "all".
+        "REQUIRE_2FA": env("SUNWALL_REQUIRE_2FA", ""),
         "TIMEZONE": env("SUNWALL_TIMEZONE", "Asia/Shanghai"),
         "PROXY_COUNT": int(env("SUNWALL_PROXY_COUNT", "0")),
         "DEMO": False,
@@ -49,8 +57,13 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     }
     config.update(override)
-    # Cookies travel only over HTTPS when the public address is HTTPS.
+    if config["REQUIRE_2FA"] not in ("", "admin", "all"):
+        # A mistyped policy must stop the server, not silently leave accounts unprotected.
+        raise ValueError("SUNWALL_REQUIRE_2FA must be empty, 'admin' or 'all'")
+    # Cookies travel only over HTTPS when the public address is HTTPS; there the session
+    # cookie is also a "__Host-" cookie, which no other host or path can set or shadow.
     config.setdefault("SESSION_COOKIE_SECURE", str(config["PUBLIC_URL"]).startswith("https://"))
+    config.setdefault("SESSION_COOKIE_NAME", "__Host-sunwall" if config["SESSION_COOKIE_SECURE"] else "session")
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(Path(config["DATA_DIR"]))
     return config

@@ -15,20 +15,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.domain import areas, devices, disclosures, feedback, users
+from server.domain import areas, catalogue, devices, disclosures, feedback, users
 from server.domain.disclosures import DraftInput
 from server.models import (
     Area,
     AreaKind,
-    CatalogueCategory,
     CatalogueItem,
-    CredentialKind,
     DeviceKind,
     DisclosureKind,
     Orientation,
     Role,
-    Scope,
-    Timing,
     User,
 )
 
@@ -38,36 +34,6 @@ VILLAGES = [
     "东山村", "西岭村", "南湾村", "北坡村", "桃园村", "柳树村", "石桥村", "青龙村", "杏花村", "白水村",
 ]
 COMMUNITY = "清河社区"
-
-CATALOGUE: list[tuple[str, list[tuple[str, Scope, Timing, str, int]]]] = [
-    ("民主决策", [
-        ("“四议两公开”决策事项", Scope.public, Timing.staged, "", 5),
-        ("村级重大事项决策结果", Scope.public, Timing.ad_hoc, "", 5),
-    ]),
-    ("思想建设", [
-        ("“三会一课”开展情况", Scope.internal, Timing.regular, "quarterly", 10),
-        ("主题党日活动安排", Scope.public, Timing.regular, "monthly", 5),
-    ]),
-    ("组织建设", [
-        ("发展党员各阶段公示", Scope.public, Timing.staged, "", 5),
-        ("预备党员转正", Scope.internal, Timing.staged, "", 5),
-    ]),
-    ("干部工作", [
-        ("村干部任免与分工", Scope.public, Timing.ad_hoc, "", 5),
-    ]),
-    ("党风廉政", [
-        ("村干部廉洁履职承诺", Scope.public, Timing.regular, "yearly", 15),
-    ]),
-    ("服务群众", [
-        ("惠民补贴与困难救助名单", Scope.public, Timing.ad_hoc, "", 5),
-        ("便民服务事项与办事指南", Scope.public, Timing.regular, "yearly", 15),
-    ]),
-    ("财务与党费", [
-        ("党费收缴情况", Scope.public, Timing.regular, "quarterly", 10),
-        ("村级财务收支明细", Scope.public, Timing.regular, "monthly", 10),
-        ("大额经费开支", Scope.public, Timing.ad_hoc, "", 5),
-    ]),
-]
 
 DEMO_USERS = [
     ("admin", "周建国（管理员）", Role.admin),
@@ -93,17 +59,7 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
     town = areas.create_area(session, TOWNSHIP, AreaKind.township, county)
     villages = [areas.create_area(session, n, AreaKind.village, town) for n in VILLAGES]
     community = areas.create_area(session, COMMUNITY, AreaKind.community, town)
-    for pos, (cat_name, items) in enumerate(CATALOGUE):
-        cat = CatalogueCategory(name=cat_name, position=pos)
-        session.add(cat)
-        for ipos, (title, scope, timing, period, days) in enumerate(items):
-            cat.items.append(
-                CatalogueItem(
-                    title=title, scope=scope, timing=timing, period=period, deadline_days=days,
-                    forms="screen,board", responsible_department="镇党建办", position=ipos,
-                )
-            )
-    session.flush()
+    catalogue.seed_catalogue(session)
 
     people = {
         name: users.create_user(
@@ -123,8 +79,8 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
             specs.append(("党员活动室屏", DeviceKind.signage, Orientation.landscape, True))
             specs.append(("门口竖屏", DeviceKind.signage, Orientation.portrait, False))
         for name, kind, orient, internal in specs:
-            device = devices.create_device(session, site, name, kind, orient, internal)
-            key = devices.issue_credential(session, device, CredentialKind.browser)
+            device = devices.create_device(session, None, site, name, kind, orient, now, internal=internal)
+            key = devices.replace_browser_key(session, None, device, now)
             screens.append(
                 {"device_id": device.id, "village": area.name, "name": name, "key": key,
                  "internal": internal, "orientation": orient.value, "kind": kind.value}

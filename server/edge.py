@@ -28,6 +28,17 @@ def abandon() -> None:
         session.rollback()
 
 
+def end_reading() -> None:
+    """End the read-only part of this unit of work: the writes that follow start a fresh
+    transaction (on SQLite a transaction that has read cannot start writing once another
+    writer committed meanwhile). Only for requests that wrote nothing yet."""
+    session = g.get("db_session")
+    if session is not None:
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("end_reading() after a change would drop it")
+        session.rollback()
+
+
 def finish(response: Any) -> Any:
     """Commit the request's unit of work, unless it was abandoned."""
     session = g.get("db_session")

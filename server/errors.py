@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -19,8 +19,10 @@ from server.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from server.inputs import BadInput
 
 STATUS = {
+    BadInput: 400,
     ValidationFailed: 422,
     NotFound: 404,
     Forbidden: 403,
@@ -58,7 +60,15 @@ def api_error(status: int, code: str, message: str, details: dict[str, Any] | No
 
 
 def _page(status: int, message: str):
-    return render_template("errors/error.html", status=status, message=message), status
+    return make_response(render_template("errors/error.html", status=status, message=message), status)
+
+
+def _with_headers(response: Any, error: HTTPException) -> Any:
+    """Keep the headers the exception carries (405's Allow, 401's WWW-Authenticate…)."""
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def register(app: Flask) -> None:
@@ -82,8 +92,9 @@ def register(app: Flask) -> None:
         message = HTTP_MESSAGES.get(status, error.description or "")
         if wants_json():
             code = (error.name or "error").lower().replace(" ", "_")
-            return api_error(status, code, message)
-        return _page(status, message)
+            details = {"max_bytes": request.max_content_length} if status == 413 else None
+            return _with_headers(api_error(status, code, message, details), error)
+        return _with_headers(_page(status, message), error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

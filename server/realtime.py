@@ -19,14 +19,16 @@ class DeviceNamespace(Namespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str):
             raise ConnectionRefusedError("unauthorized")
+        moment = now()
         with session_scope() as session:
-            moment = now()
             device = devices.authenticate(session, token, moment)
             if device is None:
                 current_app.logger.info("refused screen connection from %s", request.remote_addr)
                 raise ConnectionRefusedError("unauthorized")
-            devices.mark_seen(device, moment)
             rooms = reach.screen_rooms(device)
+            seen = (device.id, device.last_seen_at)
+        with session_scope() as session:  # the write in its own short transaction
+            devices.mark_seen(session, *seen, moment)
         for room in rooms:
             join_room(room)
 

@@ -19,6 +19,8 @@ from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from signage_layouts import dates
+
 ROOT = Path(__file__).resolve().parent
 STATIC_DIR = ROOT / "static"
 LAYOUT_DIR = ROOT / "layouts"
@@ -70,10 +72,6 @@ def qr_svg(url: str) -> Markup:
     )
 
 
-def short_date(value: str | None) -> str:
-    return value[:10] if value else ""
-
-
 @cache
 def _env() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
@@ -83,7 +81,9 @@ def _env() -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["short_date"] = short_date
+    # Dates only through signage_layouts.dates, in the zone the board data carries.
+    env.filters["cn_date"] = dates.cn_date
+    env.filters["cn_period"] = dates.cn_period
     return env
 
 
@@ -129,7 +129,8 @@ def _board_shell(kind: str, fields_json: str) -> str:
 
 
 def render_board(kind: str, data: dict[str, Any]) -> str:
-    """A board's HTML from its data; `data["qr_url"]` becomes the inline QR code."""
+    """A board's HTML from its data; `data["qr_url"]` becomes the inline QR code and
+    `data["timezone"]` is the township's zone its dates are written in."""
     if kind not in BOARD_KINDS:
         raise LayoutError(f"unknown board kind {kind!r}")
     fields = {k: v for k, v in data.items() if k != "qr_url"}
@@ -160,6 +161,15 @@ def render_preview(layout: str, title: str, board_html: str, static_base: str) -
     meta = layouts()[layout]
     return _env().get_template("preview.html").render(
         layout=meta, title=title, static_base=static_base, board_html=Markup(board_html)
+    )
+
+
+def render_setup_notice(static_base: str, site_name: str = "", known: bool = False) -> str:
+    """The full-screen page of a screen whose player address does not work: "needs setting
+    up again" for a known screen's revoked key (its site named), a plain "not set up" for an
+    unknown key. The running player shows the same message (shell/setup_message.html)."""
+    return _env().get_template("needs_setup.html").render(
+        static_base=static_base, site_name=site_name, known=known
     )
 
 

@@ -139,11 +139,16 @@ def make_world():
 
         return World(
             town=town, village_a=a, village_b=b, site_a=site_a, site_b=site_b,
-            screen_a=devices.create_device(session, site_a, "甲村大厅屏", DeviceKind.signage, Orientation.landscape),
-            screen_a_internal=devices.create_device(
-                session, site_a, "甲村党员活动室屏", DeviceKind.signage, Orientation.landscape, internal=True
+            screen_a=devices.create_device(
+                session, None, site_a, "甲村大厅屏", DeviceKind.signage, Orientation.landscape, NOW
             ),
-            screen_b=devices.create_device(session, site_b, "乙村大厅屏", DeviceKind.signage, Orientation.landscape),
+            screen_a_internal=devices.create_device(
+                session, None, site_a, "甲村党员活动室屏", DeviceKind.signage, Orientation.landscape, NOW,
+                internal=True,
+            ),
+            screen_b=devices.create_device(
+                session, None, site_b, "乙村大厅屏", DeviceKind.signage, Orientation.landscape, NOW
+            ),
             item_public=pub, item_internal=internal,
             editor=person("editor", Role.editor, town),
             editor_a=person("editor_a", Role.editor, a),

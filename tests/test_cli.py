@@ -128,3 +128,73 @@ def test_db_upgrade_on_an_empty_directory(run, tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "sunwall.db").exists()
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_init_asks_creates_the_admin_and_catalogue_once(run, tmp_path, monkeypatch):
+    for name in ("USERNAME", "PASSWORD", "NAME"):
+        monkeypatch.delenv(f"SUNWALL_ADMIN_{name}", raising=False)
+    monkeypatch.delenv("SUNWALL_ROOT_AREA", raising=False)
+    monkeypatch.delenv("SUNWALL_ROOT_KIND", raising=False)
+    answers = "zhou\n周建国\n12345678\n12345678\nQinghe-2026\nQinghe-2026\n清河镇\n乡镇\n"
+    first = run("init", input=answers)
+    assert first.exit_code == 0, first.output
+    assert "密码太简单" in first.output  # the weak password was asked again
+    assert "created admin zhou of 清河镇 (must change the password at first sign-in)" in first.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'sunwall.db'}")
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        admin = s.scalars(select(User)).one()
+        assert admin.must_change_password and admin.display_name == "周建国"
+        assert [(g.role.value, g.area.name, g.area.kind) for g in admin.grants] == [("admin", "清河镇", AreaKind.township)]
+        assert s.scalar(select(func.count(CatalogueCategory.id))) == 7
+        items = s.scalar(select(func.count(CatalogueItem.id)))
+    again = run("init")
+    assert again.exit_code == 0 and "nothing changed" in again.output and "Admin" not in again.output
+    with Session(engine) as s:
+        assert s.scalar(select(func.count(User.id))) == 1 and s.scalar(select(func.count(Area.id))) == 1
+        assert s.scalar(select(func.count(CatalogueItem.id))) == items
+    engine.dispose()
+
+
+def test_init_from_the_environment_keeps_the_password(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUNWALL_ADMIN_USERNAME", "county_admin")
+    monkeypatch.setenv("SUNWALL_ADMIN_PASSWORD", "County-secret-9")
+    monkeypatch.setenv("SUNWALL_ADMIN_NAME", "县管理员")
+    monkeypatch.setenv("SUNWALL_ROOT_AREA", "青山县")
+    monkeypatch.setenv("SUNWALL_ROOT_KIND", "county")
+    result = run("init", input="")
+    assert result.exit_code == 0, result.output
+    assert "password kept as given" in result.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'sunwall.db'}")
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        admin = s.scalars(select(User)).one()
+        assert not admin.must_change_password and admin.grants[0].area.kind is AreaKind.county
+    engine.dispose()
+
+
+def test_init_refuses_a_weak_password_or_a_village_root_from_the_environment(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUNWALL_ADMIN_USERNAME", "admin")
+    monkeypatch.setenv("SUNWALL_ADMIN_NAME", "管理员")
+    monkeypatch.setenv("SUNWALL_ROOT_AREA", "东山村")
+    monkeypatch.setenv("SUNWALL_ADMIN_PASSWORD", "password")
+    weak = CliRunner().invoke(main, ["init"])
+    assert weak.exit_code != 0 and "SUNWALL_ADMIN_PASSWORD" in weak.output
+    monkeypatch.setenv("SUNWALL_ADMIN_PASSWORD", "Strong-pass-26")
+    monkeypatch.setenv("SUNWALL_ROOT_KIND", "village")
+    village = CliRunner().invoke(main, ["init"])
+    assert village.exit_code != 0 and "SUNWALL_ROOT_KIND" in village.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'sunwall.db'}")
+    assert count(engine, select(func.count(User.id))) == 0
+    engine.dispose()
+
+
+def test_demo_and_init_share_one_catalogue(demo_db):
+    from server.domain.catalogue import STARTING_CATALOGUE
+
+    engine, _ = demo_db
+    with engine.connect() as conn:
+        titles = set(conn.execute(select(CatalogueItem.title)).scalars())
+    assert titles == {title for _, items in STARTING_CATALOGUE for title, *_ in items}

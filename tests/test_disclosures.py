@@ -195,10 +195,22 @@ def test_every_review_and_edit_is_in_the_audit_log(session, make_world, now):
     disclosures.update_draft(session, w.editor, d.id, draft(w, body="补上合计"), now)
     disclosures.submit(session, w.editor, d.id, now)
     disclosures.approve(session, w.reviewer, d.id, now)
-    rows = session.scalars(select(AuditEvent).where(AuditEvent.target_id == str(d.id)).order_by(AuditEvent.id)).all()
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.target_type == "disclosure", AuditEvent.target_id == str(d.id))
+        .order_by(AuditEvent.id)
+    ).all()
     assert [r.action for r in rows] == [
         "disclosure.create", "disclosure.submit", "disclosure.reject",
         "disclosure.edit", "disclosure.submit", "disclosure.approve",
     ]
     assert rows[-1].username == "reviewer" and rows[-1].area_path == w.village_a.path
     assert rows[-1].before_digest != rows[-1].after_digest
+
+
+def test_a_retired_area_takes_no_new_content(session, make_world, now):
+    w = make_world(session)
+    w.village_b.retired_at = now
+    with pytest.raises(ValidationFailed) as err:
+        disclosures.create_draft(session, w.editor, draft(w, area=w.village_b), now)
+    assert err.value.field == "area_id"

@@ -33,12 +33,14 @@ def test_boards_escape_text_but_keep_sanitised_html():
     html = signage_layouts.render_board("table", {
         "title": "<b>标题</b>", "category": "财务", "scope": "public", "area": "甲村",
         "valid_from": "2026-11-01T00:00:00+00:00", "valid_to": None, "body_html": "<strong>已审核</strong>",
+        "timezone": "Asia/Shanghai",
         "table": {"columns": ["<i>列</i>"], "rows": [["<img src=x onerror=alert(1)>"]]},
         "qr_url": "http://s.test/q/d1.1.ABCDEFGHJK",
     })
     assert "&lt;b&gt;标题" in html and "<strong>已审核</strong>" in html
     assert "<img" not in html and "&lt;img" in html
     assert "<svg" in html and 'class="qr"' in html
+    assert "2026年11月1日起" in html  # the start, in the board's zone
     with pytest.raises(signage_layouts.LayoutError):
         signage_layouts.render_board("video", {})
 

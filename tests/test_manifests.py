@@ -132,7 +132,9 @@ def test_a_township_screen_shows_its_villages_public_answers_at_once(session, ma
 
     w = make_world(session)
     town_hall = areas.create_site(session, w.town, "测试镇便民服务中心")
-    town_screen = devices.create_device(session, town_hall, "镇大厅屏", DeviceKind.signage, Orientation.landscape)
+    town_screen = devices.create_device(
+        session, None, town_hall, "镇大厅屏", DeviceKind.signage, Orientation.landscape, now
+    )
     before = manifests.build_manifest(session, town_screen, now, "http://s.test", SECRET)  # now cached
     ticket = feedback.submit(
         session, feedback.FeedbackInput(kind="question", body="甲村路灯什么时候修？"),
@@ -150,10 +152,12 @@ def test_a_change_nudges_exactly_the_screens_that_read_from_its_area(session, ma
 
     from server.domain import areas, devices, reach
     from server.models import Area, DeviceKind, Orientation
+    from tests.conftest import NOW
 
     w = make_world(session)
     town_screen = devices.create_device(
-        session, areas.create_site(session, w.town, "镇大厅"), "镇大厅屏", DeviceKind.signage, Orientation.landscape
+        session, None, areas.create_site(session, w.town, "镇大厅"), "镇大厅屏", DeviceKind.signage,
+        Orientation.landscape, NOW,
     )
     screens = [w.screen_a, w.screen_a_internal, w.screen_b, town_screen]
     for changed in (w.town, w.village_a, w.village_b):

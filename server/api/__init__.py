@@ -7,6 +7,7 @@ the view's services flush, `endpoint` commits when the view returns (server.edge
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -15,11 +16,11 @@ from typing import Any
 from flask import Blueprint, g, make_response, request
 from flask_login import current_user
 from pydantic import BaseModel
-from pydantic import ValidationError as PydanticError
 
-from server.domain.errors import Unauthenticated, ValidationFailed
+from server.domain.errors import Unauthenticated
 from server.edge import finish
 from server.extensions import csrf, db_session
+from server.inputs import json_body, parse_body, parse_query
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -35,21 +36,10 @@ class Operation:
     response: type[BaseModel] | None
     status: int
     extra_responses: dict[int, str] = field(default_factory=dict)
+    query: type[BaseModel] | None = None
 
 
 OPERATIONS: list[Operation] = []
-
-
-def parse(model: type[BaseModel], data: Any) -> Any:
-    """Validate input with the schema; the first problem becomes a ValidationFailed."""
-    if data is None:
-        raise ValidationFailed("请求体必须是 JSON 对象。", field="body")
-    try:
-        return model.model_validate(data)
-    except PydanticError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ValidationFailed(f"字段 {where}：{first['msg']}", field=where) from None
 
 
 def current_actor():
@@ -84,24 +74,27 @@ def endpoint(
     tag: str,
     auth: str = "user",
     body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     status: int = 200,
     responses: dict[int, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare an API route. `body` and `query` are schemas: the parsed body reaches the
+    view as `payload`, the parsed query string as `query`; bad input is a 400 or 422."""
     OPERATIONS.append(
-        Operation(method, path, summary, tag, auth, body, response, status, responses or {})
+        Operation(method, path, summary, tag, auth, body, response, status, responses or {}, query)
     )
-    rule = path.replace("{path}", "<path:path>").replace("{", "<").replace("}", ">")
-    for name in ("id", "device_id", "disclosure_id", "feedback_id"):
-        rule = rule.replace(f"<{name}>", f"<int:{name}>")
+    rule = _rule(path)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def inner(*args: Any, **kwargs: Any) -> Any:
             if auth == "user":
                 _authenticate_user()
+            if query is not None:
+                kwargs["query"] = parse_query(query, request.args)
             if body is not None:
-                kwargs["payload"] = parse(body, request.get_json(silent=True))
+                kwargs["payload"] = parse_body(body, json_body())
             result = view(*args, **kwargs)
             if isinstance(result, BaseModel):
                 result = (result.model_dump(mode="json"), status)
@@ -115,4 +108,12 @@ def endpoint(
     return decorate
 
 
-from server.api import devices, disclosures, feedback, meta, openapi  # noqa: E402,F401
+def _rule(path: str) -> str:
+    """The werkzeug rule of an OpenAPI path: `{id}` and `{…_id}` are database ids (the
+    app's capped int converter, so an id beyond 64 bits is a 404), `{path}` a file path."""
+    rule = path.replace("{path}", "<path:path>")
+    rule = re.sub(r"\{(id|\w+_id)\}", r"<int:\1>", rule)
+    return rule.replace("{", "<").replace("}", ">")
+
+
+from server.api import admin, audit, devices, disclosures, feedback, meta, openapi  # noqa: E402,F401

@@ -21,7 +21,8 @@ from server.api.schemas import (
 from server.clock import now
 from server.domain import devices, manifests
 from server.domain.errors import NotFound, Unauthenticated
-from server.extensions import db_session
+from server.edge import end_reading
+from server.extensions import db_session, limiter
 from server.models import Device, Role
 
 
@@ -49,20 +50,23 @@ def list_devices():
 @endpoint("post", "/devices/{device_id}/enrolment-codes", summary="Issue a one-time enrolment code", tag="devices", response=EnrolmentCodeOut, status=201, responses={403: "not a scheduler"})
 def new_enrolment_code(device_id: int):
     session, moment = db_session(), now()
-    device = devices.get_device(session, current_actor(), device_id, Role.scheduler)
-    code = devices.issue_enrolment_code(session, device, moment)
+    user = current_actor()
+    device = devices.get_device(session, user, device_id, Role.scheduler)
+    code = devices.issue_enrolment_code(session, user, device, moment)
     return EnrolmentCodeOut(code=code, expires_at=moment + devices.ENROLMENT_CODE_TTL)
 
 
 @endpoint("post", "/devices/{device_id}/revoke", summary="Revoke every credential of a screen", tag="devices", response=DeviceOut, responses={403: "not a scheduler"})
 def revoke_device(device_id: int):
     session = db_session()
-    device = devices.get_device(session, current_actor(), device_id, Role.scheduler)
-    devices.revoke_credentials(session, device, now())
+    user = current_actor()
+    device = devices.get_device(session, user, device_id, Role.scheduler)
+    devices.revoke_credentials(session, user, device, now())
     return serialise(device)
 
 
-@endpoint("post", "/device/enrol", summary="Trade a one-time enrolment code for a device credential", tag="device protocol", auth="none", body=EnrolIn, response=EnrolOut, status=201, responses={422: "code invalid, used or expired"})
+@endpoint("post", "/device/enrol", summary="Trade a one-time enrolment code for a device credential", tag="device protocol", auth="none", body=EnrolIn, response=EnrolOut, status=201, responses={422: "code invalid, used or expired", 429: "too many attempts from this address"})
+@limiter.limit(lambda: current_app.config["ENROL_RATE"])  # guessing codes: per address
 def enrol(payload: EnrolIn):
     session = db_session()
     device, token = devices.enrol(session, payload.code, now())
@@ -77,8 +81,10 @@ def manifest():
     plan = manifests.plan_manifest(
         session, device, moment, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"]
     )
-    # The only write comes last, so SQLite's write lock is held just for the commit.
-    devices.mark_seen(device, moment)
+    # A read, then one small write in a transaction of its own (see devices.mark_seen).
+    seen = (device.id, device.last_seen_at)
+    end_reading()
+    devices.mark_seen(session, *seen, moment)
     etag = f'"{plan.version}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in request.headers.get("If-None-Match", ""):

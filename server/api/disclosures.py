@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import request
-
 from server.api import current_actor, endpoint
-from server.api.schemas import DisclosureIn, DisclosureList, DisclosureOut, ReviewIn, ReviewOut
+from server.api.schemas import (
+    DisclosureIn,
+    DisclosureList,
+    DisclosureOut,
+    DisclosureQuery,
+    ReviewIn,
+    ReviewOut,
+)
 from server.clock import now
 from server.domain import disclosures
 from server.extensions import db_session
-from server.models import Disclosure, DisclosureKind, DisclosureStatus, Scope
+from server.models import Disclosure, DisclosureKind, Scope
 
 
 def serialise(d: Disclosure) -> DisclosureOut:
@@ -59,11 +64,9 @@ def _draft(payload: DisclosureIn) -> disclosures.DraftInput:
     )
 
 
-@endpoint("get", "/disclosures", summary="List disclosures in the caller's areas", tag="disclosures", response=DisclosureList)
-def list_disclosures():
-    status = request.args.get("status")
-    chosen = DisclosureStatus(status) if status in DisclosureStatus._value2member_map_ else None
-    rows = disclosures.list_visible(db_session(), current_actor(), chosen)
+@endpoint("get", "/disclosures", summary="List disclosures in the caller's areas", tag="disclosures", query=DisclosureQuery, response=DisclosureList)
+def list_disclosures(query: DisclosureQuery):
+    rows = disclosures.list_visible(db_session(), current_actor(), query.status)
     return DisclosureList(items=[serialise(d) for d in rows])
 
 

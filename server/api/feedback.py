@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import request
-
 from server.api import current_actor, endpoint
-from server.api.schemas import AnswerIn, AnswerOut, FeedbackList, FeedbackOut
+from server.api.schemas import AnswerIn, AnswerOut, FeedbackList, FeedbackOut, FeedbackQuery
 from server.clock import now
 from server.domain import feedback
 from server.extensions import db_session
-from server.models import Feedback, FeedbackStatus
+from server.models import Feedback
 
 
 def serialise(f: Feedback) -> FeedbackOut:
@@ -36,11 +34,10 @@ def serialise(f: Feedback) -> FeedbackOut:
     )
 
 
-@endpoint("get", "/feedback", summary="The feedback inbox of the caller's areas", tag="feedback", response=FeedbackList)
-def list_feedback():
-    status = request.args.get("status")
-    chosen = FeedbackStatus(status) if status in FeedbackStatus._value2member_map_ else None
-    return FeedbackList(items=[serialise(f) for f in feedback.inbox(db_session(), current_actor(), chosen)])
+@endpoint("get", "/feedback", summary="The feedback inbox of the caller's areas", tag="feedback", query=FeedbackQuery, response=FeedbackList)
+def list_feedback(query: FeedbackQuery):
+    rows = feedback.inbox(db_session(), current_actor(), query.status)
+    return FeedbackList(items=[serialise(f) for f in rows])
 
 
 @endpoint("get", "/feedback/{feedback_id}", summary="One ticket", tag="feedback", response=FeedbackOut, responses={404: "not found"})

@@ -1,12 +1,11 @@
-"""API: who am I, the areas I see, the catalogue."""
+"""API: who am I, the catalogue (areas are in server.api.admin)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from server.api import current_actor, endpoint
-from server.api.schemas import AreaList, AreaOut, CatalogueItemOut, CatalogueOut, CategoryOut, MeOut
-from server.domain.access import visible_areas
+from server.api.schemas import CatalogueItemOut, CatalogueOut, CategoryOut, MeOut
 from server.extensions import db_session
 from server.models import CatalogueCategory
 
@@ -20,12 +19,6 @@ def me():
         display_name=user.display_name,
         roles=[{"role": g.role.value, "area_id": g.area_id, "area": g.area.name} for g in user.grants],
     )
-
-
-@endpoint("get", "/areas", summary="Areas in the caller's subtrees", tag="meta", response=AreaList)
-def areas():
-    rows = visible_areas(db_session(), current_actor())
-    return AreaList(items=[AreaOut(id=a.id, parent_id=a.parent_id, name=a.name, kind=a.kind.value) for a in rows])
 
 
 @endpoint("get", "/catalogue", summary="The disclosure catalogue", tag="meta", response=CatalogueOut)

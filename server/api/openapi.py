@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from server.api import OPERATIONS, endpoint
 from server.api.schemas import ErrorOut
+from server.inputs import query_parameters
 
 REF = "#/components/schemas/{model}"
 
@@ -27,6 +28,8 @@ def document() -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string" if name == "path" else "integer"}}
             for name in _path_params(op.path)
         ]
+        if op.query is not None:
+            params += query_parameters(op.query)
         responses: dict[str, Any] = {}
         ok: dict[str, Any] = {"description": "OK"}
         if op.response is not None:
@@ -37,6 +40,12 @@ def document() -> dict[str, Any]:
             responses[str(code)] = {"description": text} if code == 304 else {"description": text, "content": error}
         if op.auth != "none":
             responses.setdefault("401", {"description": "not authenticated", "content": error})
+        if op.query is not None:
+            responses.setdefault("400", {"description": "unknown query parameter or bad value", "content": error})
+        if op.body is not None:
+            responses.setdefault("400", {"description": "body is not JSON or nested too deep", "content": error})
+            responses.setdefault("413", {"description": "body larger than the server accepts", "content": error})
+            responses.setdefault("422", {"description": "a field is missing or invalid", "content": error})
         operation: dict[str, Any] = {
             "summary": op.summary,
             "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",

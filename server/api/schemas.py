@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from server.domain.audit import ACTION_LABELS
+from server.models import DisclosureStatus, FeedbackStatus
+
+# Ids are 64-bit database keys: a larger number is refused here (422 naming the field),
+# not passed on to overflow in the database driver.
+DatabaseId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _short_cell(value: str | int | float | None) -> str | int | float | None:
+    if isinstance(value, str) and len(value) > 500:
+        raise ValueError("单元格最多 500 个字符")
+    return value
+
+
+Cell = Annotated[str | int | float | None, AfterValidator(_short_cell)]
 
 
 class Strict(BaseModel):
@@ -19,13 +35,13 @@ class ErrorOut(BaseModel):
 
 
 class TableIn(Strict):
-    columns: list[str] = Field(min_length=1, max_length=12)
-    rows: list[list[str | int | float | None]] = Field(max_length=500)
+    columns: list[Annotated[str, Field(max_length=60)]] = Field(min_length=1, max_length=12)
+    rows: list[Annotated[list[Cell], Field(max_length=12)]] = Field(max_length=500)
 
 
 class DisclosureIn(Strict):
-    area_id: int
-    catalogue_item_id: int
+    area_id: DatabaseId
+    catalogue_item_id: DatabaseId
     title: str = Field(min_length=1, max_length=120)
     kind: Literal["notice", "table"] = "notice"
     body: str = Field(default="", max_length=20000, description="Markdown: headings, lists, bold, tables")
@@ -37,7 +53,7 @@ class DisclosureIn(Strict):
 
 class ReviewIn(Strict):
     comment: str = Field(default="", max_length=500)
-    content_hash: str | None = Field(default=None, description="approve only this exact version")
+    content_hash: str | None = Field(default=None, max_length=64, description="approve only this exact version")
 
 
 class ReviewOut(BaseModel):
@@ -145,17 +161,6 @@ class MeOut(BaseModel):
     roles: list[dict[str, Any]]
 
 
-class AreaOut(BaseModel):
-    id: int
-    parent_id: int | None
-    name: str
-    kind: str
-
-
-class AreaList(BaseModel):
-    items: list[AreaOut]
-
-
 class CatalogueItemOut(BaseModel):
     id: int
     title: str
@@ -203,3 +208,164 @@ class ManifestOut(BaseModel):
     boards: list[BoardOut]
     next_change_at: dt.datetime | None
     assets: list[AssetOut]
+
+
+# Query strings: `endpoint(query=...)` parses request.args with these (unknown → 400).
+
+
+class DisclosureQuery(Strict):
+    status: DisclosureStatus | None = Field(default=None, description="only disclosures in this status")
+
+
+class FeedbackQuery(Strict):
+    status: FeedbackStatus | None = Field(default=None, description="only tickets in this status; all when absent")
+
+
+class AuditQuery(Strict):
+    area_id: DatabaseId | None = Field(default=None, description="only changes in this area and below it")
+    username: str | None = Field(default=None, max_length=64, description="only this user's actions")
+    action: str | None = Field(
+        default=None, max_length=48, description="only this kind of action", json_schema_extra={"enum": list(ACTION_LABELS)}
+    )
+    since: dt.date | None = Field(default=None, description="from this day (YYYY-MM-DD, in the township's zone)")
+    until: dt.date | None = Field(default=None, description="up to and including this day")
+    limit: int = Field(default=100, ge=1, le=500, description="rows per page, newest first")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="rows to skip")
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str | None) -> str | None:
+        if value is not None and value not in ACTION_LABELS:
+            raise ValueError("unknown action")
+        return value
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    occurred_at: dt.datetime
+    username: str
+    address: str
+    action: str
+    action_label: str = Field(description="the action in Chinese")
+    target_type: str
+    target_id: str
+    area: str = Field(description="the area's name; empty for sign-ins")
+    before_digest: str | None = Field(description="sha256 of the object's fields before")
+    after_digest: str | None = Field(description="sha256 of the object's fields after")
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    items: list[AuditEventOut]
+    next_offset: int | None = Field(description="offset of the next page; null on the last page")
+
+
+# Areas, sites and users (server/api/admin.py).
+
+AreaKindName = Literal["county", "township", "village", "community", "department", "enterprise"]
+RoleName = Literal["admin", "editor", "reviewer", "scheduler", "handler", "supervisor"]
+
+
+class AreaNodeOut(BaseModel):
+    id: int
+    parent_id: int | None
+    name: str
+    kind: str
+    code: str | None
+    depth: int = Field(description="levels below the caller's topmost visible area")
+    retired_at: dt.datetime | None = Field(description="retired areas take no new content, sites or users")
+
+
+class AreaTreeOut(BaseModel):
+    items: list[AreaNodeOut] = Field(description="depth first; siblings by code, then by name")
+
+
+class AreaIn(Strict):
+    parent_id: DatabaseId
+    name: str = Field(min_length=1, max_length=100)
+    kind: AreaKindName
+    code: str | None = Field(default=None, max_length=32)
+
+
+class AreaEditIn(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=100, description="unchanged when absent")
+    code: str | None = Field(default=None, max_length=32, description='unchanged when absent; "" clears it')
+
+
+class AreaMoveIn(Strict):
+    parent_id: DatabaseId
+
+
+class SiteOut(BaseModel):
+    id: int
+    area_id: int
+    area: str
+    name: str
+    address: str
+    contact_name: str
+    contact_phone: str
+    retired_at: dt.datetime | None
+
+
+class SiteList(BaseModel):
+    items: list[SiteOut]
+
+
+class SiteIn(Strict):
+    area_id: DatabaseId
+    name: str = Field(min_length=1, max_length=100)
+    address: str = Field(default="", max_length=200)
+    contact_name: str = Field(default="", max_length=64)
+    contact_phone: str = Field(default="", max_length=32)
+
+
+class SiteEditIn(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    address: str | None = Field(default=None, max_length=200)
+    contact_name: str | None = Field(default=None, max_length=64)
+    contact_phone: str | None = Field(default=None, max_length=32)
+
+
+class GrantIn(Strict):
+    role: RoleName
+    area_id: DatabaseId
+
+
+class GrantOut(BaseModel):
+    id: int
+    role: str
+    area_id: int
+    area: str
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    active: bool
+    must_change_password: bool
+    grants: list[GrantOut]
+
+
+class UserList(BaseModel):
+    items: list[UserOut] = Field(description="users whose every grant lies in the caller's admin subtrees")
+
+
+class UserIn(Strict):
+    username: str = Field(min_length=3, max_length=64)
+    display_name: str = Field(default="", max_length=64)
+    password: str = Field(min_length=1, max_length=128, description="initial password; changed at first sign-in")
+    grants: list[GrantIn] = Field(min_length=1, max_length=20)
+
+
+class UserEditIn(Strict):
+    display_name: str = Field(min_length=1, max_length=64)
+
+
+class GrantRevokeIn(Strict):
+    grant_id: DatabaseId
+
+
+class PasswordResetIn(Strict):
+    password: str = Field(min_length=1, max_length=128, description="temporary; changed at next sign-in")
+    clear_second_factor: bool = Field(default=False, description="also remove two-step verification (phone and recovery codes lost)")

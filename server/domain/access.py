@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
-from server.domain.errors import Forbidden, NotFound
+from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.text import N_
 from server.models import Area, Role, User
 
@@ -54,10 +54,13 @@ def visible_areas(session: Session, user: User) -> list[Area]:
 
 
 def area_in_scope(session: Session, user: User, area_id: int, role: Role) -> Area:
+    """An area the user may act on in `role` and that still takes new content."""
     area = session.get(Area, area_id)
     if area is None:
         raise NotFound("未找到该区域。", field="area_id")
     require(user, area, role)
+    if area.retired_at is not None:
+        raise ValidationFailed("该区域已停用，不能再发布新内容。", field="area_id")
     return area
 
 

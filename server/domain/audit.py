@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
-from server.domain.access import subtree_paths
+from server.domain.access import can_act, subtree_paths
+from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.text import N_
 from server.models import Area, AuditEvent, Role, RoleGrant, User
 
@@ -102,42 +103,89 @@ def record(
 
 @dataclass
 class AuditFilter:
+    """What a supervisor searches for; `since`/`until` are instants (until exclusive)."""
+
     area_id: int | None = None
     username: str = ""
     action: str = ""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     limit: int = 200
+    offset: int = 0
+
+
+@dataclass
+class AuditPage:
+    rows: list[AuditEvent]
+    more: bool  # another page follows
+
+
+AUDIT_ROLES = (Role.supervisor,)  # and admins, as everywhere (access.subtree_paths)
+
+
+def may_read(user: User) -> bool:
+    return bool(subtree_paths(user, AUDIT_ROLES))
+
+
+def _under(column: Any, paths: list[str]) -> ColumnElement[bool]:
+    return or_(*(column.startswith(p, autoescape=True) for p in paths))
+
+
+def _visible(user: User) -> ColumnElement[bool]:
+    """Rows a supervisor or admin may read: those of areas in their subtrees. Rows of no
+    area (sign-ins, password changes) belong to the user who acted: they are visible
+    only where all of that user's grants lie in the caller's subtrees, so a township
+    admin who also holds a village grant does not show up in the village's log. Rows
+    of no area and no known user (a failed sign-in as a stranger) only at the root."""
+    paths = subtree_paths(user, AUDIT_ROLES)
+    if not paths:
+        return false()
+    if any(p.count("/") == 2 for p in paths):  # "/<id>/": a root of the area tree
+        return or_(_under(AuditEvent.area_path, paths), AuditEvent.area_path == "")
+    grants = select(RoleGrant.user_id).join(Area, Area.id == RoleGrant.area_id)
+    inside = grants.where(_under(Area.path, paths))
+    outside = grants.where(~_under(Area.path, paths))
+    own = (AuditEvent.area_path == "") & AuditEvent.user_id.in_(inside) & AuditEvent.user_id.not_in(outside)
+    return or_(_under(AuditEvent.area_path, paths), own)
 
 
 def visible_query(session: Session, user: User, where: AuditFilter) -> Select[Any]:
-    """Rows a supervisor or admin may read: their subtrees (rows of no area — sign-ins —
-    belong to the subtree of the user who signed in)."""
-    paths = subtree_paths(user, [Role.supervisor])
-    if not paths:
-        return select(AuditEvent).where(false())
-    in_tree = [AuditEvent.area_path.startswith(p, autoescape=True) for p in paths]
-    tree_users = (
-        select(RoleGrant.user_id)
-        .join(Area, Area.id == RoleGrant.area_id)
-        .where(or_(*[Area.path.startswith(p, autoescape=True) for p in paths]))
-    )
-    query = select(AuditEvent).where(
-        or_(*in_tree, (AuditEvent.area_path == "") & AuditEvent.user_id.in_(tree_users))
-    )
+    """The caller's audit rows matching `where`, newest first. An area outside the
+    caller's subtrees looks missing (NotFound), as everywhere."""
+    query = select(AuditEvent).where(_visible(user))
     if where.area_id is not None:
         area = session.get(Area, where.area_id)
-        query = query.where(AuditEvent.area_path.startswith(area.path if area else "/none/", autoescape=True))
+        if area is None or not can_act(user, area, AUDIT_ROLES):
+            raise NotFound("未找到该区域。", field="area_id")
+        query = query.where(AuditEvent.area_path.startswith(area.path, autoescape=True))
     if where.username:
         query = query.where(AuditEvent.username == where.username)
     if where.action:
         query = query.where(AuditEvent.action == where.action)
+    if where.since is not None and where.until is not None and where.until <= where.since:
+        raise ValidationFailed("结束日期不能早于开始日期。", field="until")
     if where.since is not None:
         query = query.where(AuditEvent.occurred_at >= where.since)
     if where.until is not None:
         query = query.where(AuditEvent.occurred_at < where.until)
-    return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(where.limit)
+    return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
 
 
 def search(session: Session, user: User, where: AuditFilter) -> list[AuditEvent]:
-    return list(session.scalars(visible_query(session, user, where)))
+    query = visible_query(session, user, where).offset(where.offset).limit(where.limit)
+    return list(session.scalars(query))
+
+
+def page(session: Session, user: User, where: AuditFilter) -> AuditPage:
+    """One page of the audit log for a supervisor or admin; others are refused."""
+    if not may_read(user):
+        raise Forbidden("只有监督员和管理员可以查看审计日志。")
+    rows = search(session, user, replace(where, limit=where.limit + 1))
+    return AuditPage(rows[: where.limit], len(rows) > where.limit)
+
+
+def area_names(session: Session, rows: list[AuditEvent]) -> dict[str, str]:
+    """Each row's area path → that area's name (the path's last id), to show the log."""
+    last = {r.area_path: int(r.area_path.strip("/").rsplit("/", 1)[-1]) for r in rows if r.area_path.strip("/")}
+    names: dict[int, str] = dict(session.execute(select(Area.id, Area.name).where(Area.id.in_(set(last.values())))).all())
+    return {path: names.get(area_id, path) for path, area_id in last.items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import markdown
@@ -34,10 +35,53 @@ def sanitise_html(html: str) -> str:
 
 
 def render_markdown(source: str) -> str:
-    """Markdown (headings, lists, bold, tables) to sanitised, masked HTML; h1 becomes h2."""
-    html = markdown.markdown(mask_markdown(source), extensions=["tables", "sane_lists"], output_format="html")
+    """The body as office staff typed it, to sanitised, masked HTML.
+
+    Markdown's habits that surprise people who never learnt it are smoothed first: a list,
+    heading or table may start on the line right after text (`_blocks_apart`), and a single
+    line break stays a line break (nl2br: signature and date lines). Blank lines still
+    separate paragraphs; h1 becomes h2."""
+    html = markdown.markdown(
+        _blocks_apart(mask_markdown(source)),
+        extensions=["tables", "sane_lists", "nl2br"],
+        output_format="html",
+    )
     html = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     return sanitise_html(html)
+
+
+_BLOCK_STARTS = (
+    ("bullet", re.compile(r"[ ]{0,3}[-*+][ \t]+\S")),
+    ("numbered", re.compile(r"[ ]{0,3}\d+\.[ \t]+\S")),
+    ("heading", re.compile(r"[ ]{0,3}#{1,6}[ \t]")),
+    ("table", re.compile(r"[ ]{0,3}\|")),
+)
+
+
+def _line_kind(line: str) -> str:
+    """Which block a line belongs to: a list item, heading or table row, an indented
+    continuation of the line above, a blank, or plain text."""
+    if not line.strip():
+        return "blank"
+    for kind, pattern in _BLOCK_STARTS:
+        if pattern.match(line):
+            return kind
+    return "indented" if line.startswith((" ", "\t")) else "text"
+
+
+def _blocks_apart(source: str) -> str:
+    """A blank line wherever one kind of block follows another without one, so that
+    "说明\n- 第一项" is a paragraph and a list, and "- 第二项\n以上" ends the list."""
+    out: list[str] = []
+    previous = "blank"
+    for line in source.split("\n"):
+        kind = _line_kind(line)
+        if kind not in ("blank", "indented") and previous not in ("blank", kind):
+            out.append("")
+        out.append(line)
+        if kind != "indented":  # an indented line continues the block above it
+            previous = kind
+    return "\n".join(out)
 
 
 def clean_title(title: str, field: str = "title") -> str:

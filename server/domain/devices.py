@@ -2,17 +2,19 @@
 
 Each screen has its own secrets (never a shared key). A browser-only screen uses a
 `browser` key inside its /player URL; a kiosk agent trades a one-time enrolment code
-for an `agent` credential. Either can be revoked alone.
+for an `agent` credential. Either can be revoked alone. Every change here is audited in
+the same transaction; seeding (demo, tests) passes no actor and is recorded as "system".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from server.domain import access, changes
+from server.domain import access, audit, changes
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.secrets import digest, new_token, readable_code
 from server.models import (
@@ -30,22 +32,51 @@ from server.models import (
 
 ENROLMENT_CODE_LENGTH = 10
 ENROLMENT_CODE_TTL = dt.timedelta(days=7)
+SYSTEM = "system"  # the audit username of changes made without a signed-in user (seeding)
+
+
+@dataclass(frozen=True)
+class LiveCredentials:
+    """How many working credentials of each kind a screen has (what a revocation ends)."""
+
+    browser: int = 0
+    agent: int = 0
+
+
+def _audit(
+    session: Session, actor: User | None, action: str, device: Device, now: dt.datetime, **detail: object
+) -> None:
+    audit.record(
+        session, actor, action, now, target=("device", device.id), area=device.site.area,
+        detail={"name": device.name, "site": device.site.name, **detail}, username=SYSTEM,
+    )
 
 
 def create_device(
     session: Session,
+    actor: User | None,
     site: Site,
     name: str,
     kind: DeviceKind,
     orientation: Orientation,
+    now: dt.datetime,
+    *,
     internal: bool = False,
 ) -> Device:
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise ValidationFailed("屏幕名称需要 1–100 个字。", field="name")
-    device = Device(site=site, name=name, kind=kind, orientation=orientation, internal=internal)
+    device = Device(
+        site=site, name=name, kind=kind, orientation=orientation, internal=internal, created_at=now
+    )
     session.add(device)
     session.flush()
+    audit.record(
+        session, actor, "device.create", now, target=("device", device.id), area=site.area, username=SYSTEM,
+        after={"name": name, "site_id": site.id, "kind": kind.value, "orientation": orientation.value,
+               "internal": internal},
+        detail={"name": name, "site": site.name},
+    )
     return device
 
 
@@ -69,24 +100,29 @@ def get_device(session: Session, user: User, device_id: int, role: Role | None =
     return device
 
 
-def issue_credential(session: Session, device: Device, kind: CredentialKind) -> str:
+def live_credentials(session: Session, device: Device) -> LiveCredentials:
+    rows = session.execute(
+        select(DeviceCredential.kind, func.count())
+        .where(DeviceCredential.device_id == device.id, DeviceCredential.revoked_at.is_(None))
+        .group_by(DeviceCredential.kind)
+    ).all()
+    counts = {kind.value: count for kind, count in rows}
+    return LiveCredentials(**counts)
+
+
+def _issue_credential(session: Session, device: Device, kind: CredentialKind, now: dt.datetime) -> str:
     secret = ("pk_" if kind is CredentialKind.browser else "dk_") + new_token()
-    session.add(DeviceCredential(device=device, kind=kind, secret_hash=digest(secret)))
+    session.add(DeviceCredential(device=device, kind=kind, secret_hash=digest(secret), created_at=now))
     session.flush()
     return secret
 
 
-def issue_enrolment_code(session: Session, device: Device, now: dt.datetime) -> str:
+def issue_enrolment_code(session: Session, actor: User | None, device: Device, now: dt.datetime) -> str:
     code = readable_code(ENROLMENT_CODE_LENGTH)
-    session.add(
-        EnrolmentCode(
-            device=device,
-            code_hash=digest(code),
-            created_at=now,
-            expires_at=now + ENROLMENT_CODE_TTL,
-        )
-    )
+    expires_at = now + ENROLMENT_CODE_TTL
+    session.add(EnrolmentCode(device=device, code_hash=digest(code), created_at=now, expires_at=expires_at))
     session.flush()
+    _audit(session, actor, "device.enrolment_code", device, now, expires_at=expires_at.isoformat())
     return code
 
 
@@ -101,7 +137,11 @@ def enrol(session: Session, code: str, now: dt.datetime) -> tuple[Device, str]:
     if row.device.decommissioned_at is not None:
         raise ValidationFailed("该屏幕已停用。", field="code")
     row.used_at = now
-    secret = issue_credential(session, row.device, CredentialKind.agent)
+    secret = _issue_credential(session, row.device, CredentialKind.agent, now)
+    audit.record(
+        session, None, "device.enrol", now, target=("device", row.device.id), area=row.device.site.area,
+        username="device", detail={"name": row.device.name, "site": row.device.site.name},
+    )
     return row.device, secret
 
 
@@ -118,15 +158,38 @@ def authenticate(session: Session, secret: str | None, now: dt.datetime) -> Devi
     return cred.device
 
 
-def mark_seen(device: Device, now: dt.datetime) -> None:
-    # Written at most once a minute to spare the database on every poll.
-    if device.last_seen_at is None or now - device.last_seen_at > dt.timedelta(minutes=1):
-        device.last_seen_at = now
+def former_owner(session: Session, secret: str) -> Device | None:
+    """The screen a no longer working key belonged to (revoked, replaced, or the screen was
+    taken out of service), so that screen can say it needs setting up again. None for a
+    key that never existed: a guessed key learns nothing."""
+    if not secret or len(secret) > 200:
+        return None
+    cred = session.scalar(select(DeviceCredential).where(DeviceCredential.secret_hash == digest(secret)))
+    if cred is None or (cred.revoked_at is None and cred.device.decommissioned_at is None):
+        return None
+    return cred.device
 
 
-def revoke_credentials(
-    session: Session, device: Device, now: dt.datetime, kind: CredentialKind | None = None
-) -> int:
+SEEN_EVERY = dt.timedelta(minutes=1)
+
+
+def mark_seen(session: Session, device_id: int, last_seen_at: dt.datetime | None, now: dt.datetime) -> None:
+    """Record that the screen was seen, at most once a minute to spare the database.
+
+    One conditional UPDATE and nothing read first: called at the start of its own
+    transaction, it takes SQLite's write lock directly (a transaction that read first
+    and then writes fails at once if another screen wrote in between)."""
+    if last_seen_at is not None and now - last_seen_at <= SEEN_EVERY:
+        return
+    session.execute(
+        update(Device)
+        .where(Device.id == device_id, or_(Device.last_seen_at.is_(None), Device.last_seen_at < now - SEEN_EVERY))
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _revoke(session: Session, device: Device, now: dt.datetime, kind: CredentialKind | None) -> int:
     query = select(DeviceCredential).where(
         DeviceCredential.device_id == device.id, DeviceCredential.revoked_at.is_(None)
     )
@@ -136,5 +199,25 @@ def revoke_credentials(
     for cred in creds:
         cred.revoked_at = now
     session.flush()
-    changes.screen_revoked(session, device.id)
+    if creds:
+        changes.screen_revoked(session, device.id)  # its open sockets close after commit
     return len(creds)
+
+
+def revoke_credentials(session: Session, actor: User | None, device: Device, now: dt.datetime) -> int:
+    """End every credential of a screen at once (browser keys and agent credentials); it
+    must be set up again. Returns how many were revoked."""
+    before = live_credentials(session, device)
+    count = _revoke(session, device, now, None)
+    _audit(session, actor, "device.revoke", device, now, browser_keys=before.browser, agent_credentials=before.agent)
+    return count
+
+
+def replace_browser_key(session: Session, actor: User | None, device: Device, now: dt.datetime) -> str:
+    """Give a screen a new browser key (its /player address). Any old key stops working at
+    once: a hall screen still using it shows "这块屏幕需要重新设置" until the new address is
+    opened on it. Returns the new key, which is never stored in clear."""
+    replaced = _revoke(session, device, now, CredentialKind.browser)
+    secret = _issue_credential(session, device, CredentialKind.browser, now)
+    _audit(session, actor, "device.player_key", device, now, replaced=replaced)
+    return secret

@@ -309,3 +309,18 @@ def reject(
     session: Session, user: User, disclosure_id: int, now: dt.datetime, comment: str
 ) -> Disclosure:
     return _review(session, user, disclosure_id, ReviewDecision.rejected, now, comment, None)
+
+
+def preview_draft(
+    session: Session, user: User, data: DraftInput, now: dt.datetime
+) -> tuple[Disclosure, DisclosureVersion]:
+    """The disclosure and version a draft would make, checked like `create_draft` (the user
+    edits the chosen area) but never saved: the objects are not added to the session."""
+    area = area_in_scope(session, user, data.area_id, Role.editor)
+    item, scope, snapshot = _validated(session, data)
+    disclosure = Disclosure(
+        area=area, catalogue_item=item, kind=data.kind, scope=scope, title=snapshot["title"],
+        valid_from=data.valid_from, valid_to=data.valid_to, created_at=now, updated_at=now,
+    )
+    version = DisclosureVersion(number=1, content_hash="", **snapshot)
+    return disclosure, version

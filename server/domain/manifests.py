@@ -80,9 +80,11 @@ def _spec(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
     }
 
 
-def disclosure_board(disclosure: Disclosure, version: DisclosureVersion, qr_url: str) -> dict[str, Any]:
-    """One disclosure version as a board (the reviewer's preview uses this too)."""
-    data = {**_disclosure_data(disclosure, version), "qr_url": qr_url}
+def disclosure_board(
+    disclosure: Disclosure, version: DisclosureVersion, qr_url: str, timezone: str
+) -> dict[str, Any]:
+    """One disclosure version as a board, its dates in `timezone` (previews use this too)."""
+    data = {**_disclosure_data(disclosure, version), "qr_url": qr_url, "timezone": timezone}
     return {
         **_spec(disclosure, version),
         "qr_url": qr_url,
@@ -203,7 +205,9 @@ def plan_manifest(
         board = by_id[cand.disclosure_id]
         qr_url = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("d", cand.disclosure_id, device.id))
         specs.append({**board.spec, "qr_url": qr_url})
-        data.append({**board.data, "qr_url": qr_url})
+        # The zone is added per screen, not cached per area: it is part of each board
+        # shell's cache key (render_board), so another zone never reuses a board.
+        data.append({**board.data, "qr_url": qr_url, "timezone": timezone})
     echo_qr = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("e", area.id, device.id))
     specs.append(
         {
@@ -216,7 +220,7 @@ def plan_manifest(
             "qr_url": echo_qr,
         }
     )
-    data.append({**loop.echo, "qr_url": echo_qr})
+    data.append({**loop.echo, "qr_url": echo_qr, "timezone": timezone})
     titles = [str(b["title"]) for b in specs[:-1]][:5]
     ticker = f"欢迎来到{site.name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
     if titles:

@@ -42,7 +42,9 @@ def start(
 
 
 def resolve(session: Session, token: str | None, now: dt.datetime) -> UserSession | None:
-    """The live session a cookie token names, or None (ended, expired, idle, user disabled)."""
+    """The live session a cookie token names, or None (ended, expired, idle, user disabled).
+
+    Only reads: the caller decides where the `touch` is written (see server.web.auth)."""
     if not token or len(token) > 200:
         return None
     row = session.scalar(select(UserSession).where(UserSession.token_hash == digest(token)))
@@ -50,9 +52,36 @@ def resolve(session: Session, token: str | None, now: dt.datetime) -> UserSessio
         return None
     if row.expires_at <= now or row.last_seen_at + IDLE <= now:
         return None
-    if now - row.last_seen_at > TOUCH_EVERY:
-        row.last_seen_at = now
     return row
+
+
+def touch_due(row: UserSession, now: dt.datetime) -> bool:
+    return now - row.last_seen_at > TOUCH_EVERY
+
+
+def touch(session: Session, row_id: int, now: dt.datetime) -> None:
+    """Mark the session as used now (it stays alive for another IDLE); flushes."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.id == row_id, UserSession.last_seen_at < now)
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def live(session: Session, user: User, now: dt.datetime) -> list[UserSession]:
+    """The user's sessions that still work, most recently used first (the account page)."""
+    query = (
+        select(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+            UserSession.last_seen_at > now - IDLE,
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return list(session.scalars(query))
 
 
 def end(session: Session, row: UserSession, now: dt.datetime) -> None:

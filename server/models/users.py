@@ -40,6 +40,8 @@ class User(Base):
     # TOTP second factor (RFC 6238); the secret is set at enrolment, enabled once confirmed.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The last TOTP time step accepted: a code of that step or earlier is refused (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -7,14 +7,16 @@ appear, and a bad or forged QR path gets the same friendly 404 as a missing one.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
+from limits import parse_many
 from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
 
 from server.clock import now
 from server.domain import disclosures, feedback, qrlinks
 from server.domain.errors import NotFound
 from server.edge import onto, refused, transaction
-from server.extensions import db_session, limiter
+from server.extensions import csrf, db_session, limiter
 from server.models import Area, Device, Disclosure, DisclosureStatus, Scope
 
 public = Blueprint("public", __name__)
@@ -55,16 +57,33 @@ def _resolve(token: str):
     return disclosure.area, disclosure, device
 
 
-def _feedback_rate() -> str:
-    return current_app.config["FEEDBACK_RATE"]
-
-
 # Reading is generous (a whole hall may share one address), writing is strict.
 PAGE_RATE = "120 per minute"
+TOO_MANY = "操作太频繁了：这里刚刚收到很多留言。请过一两分钟再点“提交”，您写的内容已保留，不用重写。"
+EXPIRED = "页面已过期，请再点一次“提交”。您写的内容已保留，不用重写。"
 
 
+def _feedback_spent(device: Device) -> bool:
+    """Count one post against its address and against the screen its QR code names (a
+    hall's phones may share one address); True when either budget is spent."""
+    if not limiter.enabled:
+        return False
+    config = current_app.config
+    budgets = [
+        (config["FEEDBACK_RATE"], "address", get_remote_address()),
+        (config["FEEDBACK_SCREEN_RATE"], "screen", str(device.id)),
+    ]
+    for rate, kind, key in budgets:
+        for item in parse_many(rate):
+            if not limiter.limiter.hit(item, "feedback", kind, key):
+                return True
+    return False
+
+
+# The form checks its own CSRF token, so that a refused post re-shows the villager's
+# text with a message instead of the generic error page.
+@csrf.exempt
 @public.route("/q/<token>", methods=["GET", "POST"])
-@limiter.limit(_feedback_rate, methods=["POST"])
 @limiter.limit(PAGE_RATE, methods=["GET"])
 @transaction
 def board_page(token: str):
@@ -73,7 +92,10 @@ def board_page(token: str):
     internal = disclosure is not None and disclosure.scope is Scope.internal
     phase = disclosures.posting_phase(disclosure, moment) if disclosure is not None else None
     form = FeedbackForm()
-    if form.validate_on_submit():
+    notice, status = None, 200
+    if request.method == "POST" and _feedback_spent(device):
+        notice, status = TOO_MANY, 429
+    elif form.validate_on_submit():
         data = feedback.FeedbackInput(
             kind=form.kind.data or "",
             body=form.body.data or "",
@@ -88,6 +110,9 @@ def board_page(token: str):
             )
         if ticket is not None:
             return redirect(url_for("public.ticket_status", code=ticket.ticket_code, new=1))
+    if form.errors:
+        expired = "csrf_token" in form.errors
+        notice, status = (EXPIRED, 400) if expired else (notice, 422)
     echo = feedback.echo_wall(session, area, limit=10) if disclosure is None else []
     # Content only while it is posted, and never internal content on a public page.
     shown = disclosure is not None and not internal and phase is disclosures.Phase.posted
@@ -102,7 +127,8 @@ def board_page(token: str):
         echo=echo,
         form=form,
         limit=feedback.MAX_BODY,
-    ), (422 if form.errors else 200)
+        notice=notice,
+    ), status
 
 
 @public.route("/t/<code>")

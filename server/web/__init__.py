@@ -6,4 +6,14 @@ from flask import Blueprint
 
 web = Blueprint("web", __name__)
 
-from server.web import auth, dashboard, disclosures, feedback, screens  # noqa: E402,F401
+from server.web import (  # noqa: E402,F401
+    areas,
+    audit,
+    auth,
+    dashboard,
+    disclosures,
+    feedback,
+    imports,
+    screens,
+    users,
+)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from pydantic import BaseModel, ConfigDict
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
@@ -18,7 +19,8 @@ from server.domain.access import can_act
 from server.domain.manifests import disclosure_board
 from server.edge import flashed, onto, refused
 from server.extensions import db_session
-from server.models import DisclosureKind, DisclosureStatus, Role
+from server.inputs import parse_query
+from server.models import Disclosure, DisclosureKind, DisclosureStatus, DisclosureVersion, Role
 from server.web import web
 from server.web.auth import actor, signed_in
 from server.web.forms import (
@@ -27,7 +29,9 @@ from server.web.forms import (
     choices,
     local_date,
     local_day_end,
+    local_last_day,
     local_midnight,
+    local_zone,
     parse_table_text,
     table_to_text,
 )
@@ -64,8 +68,7 @@ def _form(disclosure=None) -> DisclosureForm:
         form.body.data = version.body_source
         form.table.data = table_to_text(version.table)
         form.valid_from.data = local_date(disclosure.valid_from)
-        end = local_date(disclosure.valid_to)
-        form.valid_to.data = end - dt.timedelta(days=1) if end else None
+        form.valid_to.data = local_last_day(disclosure.valid_to)
     return form
 
 
@@ -94,11 +97,17 @@ def _save(form: DisclosureForm, disclosure_id: int | None):
     return saved
 
 
+class ListQuery(BaseModel):
+    """The list's query string; an unknown status is a 400 page, not silently "all"."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: DisclosureStatus | None = None
+
+
 @web.route("/admin/disclosures")
 @signed_in
 def disclosure_list():
-    status = request.args.get("status")
-    chosen = DisclosureStatus(status) if status in DisclosureStatus._value2member_map_ else None
+    chosen = parse_query(ListQuery, request.args).status
     rows = disclosures.list_visible(db_session(), actor(), chosen)
     return render_template(
         "admin/disclosures.html", rows=rows, status=chosen, labels=disclosures.STATUS_LABELS
@@ -162,11 +171,45 @@ def disclosure_preview(disclosure_id: int, layout: str):
     disclosure = disclosures.get(db_session(), actor(), disclosure_id)
     if layout not in signage_layouts.layouts():
         abort(404)
-    board = disclosure_board(disclosure, disclosure.latest_version, current_app.config["PUBLIC_URL"].rstrip("/") + "/q/preview")
-    page = signage_layouts.render_preview(
+    page = _board_page(disclosure, disclosure.latest_version, layout)
+    return page, 200, {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
+
+
+def _board_page(disclosure: Disclosure, version: DisclosureVersion, layout: str) -> str:
+    """A version as one still board inside `layout`, exactly as the screens render it."""
+    qr_url = current_app.config["PUBLIC_URL"].rstrip("/") + "/q/preview"
+    board = disclosure_board(disclosure, version, qr_url, local_zone())
+    return signage_layouts.render_preview(
         layout, f"{disclosure.area.name}党群服务中心", board["html"], url_for("player.player_static", filename="")
     )
-    return page, 200, {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
+
+
+@web.route("/admin/disclosures/preview", methods=["POST"])
+@signed_in
+def disclosure_draft_preview() -> Any:
+    """The draft form's live preview: the board as typed, or what is wrong with it.
+    Checked like a save (editor of the chosen area) but nothing is written."""
+    form = _form()
+    if not form.area_id.choices:
+        abort(403)
+    layout = request.form.get("layout", "landscape")
+    if layout not in signage_layouts.layouts():
+        abort(404)
+    errors: list[dict[str, str]] = []
+    if form.validate():
+        with refused(lambda err: errors.append(_problem(form, err.field, err.message))):
+            disclosure, version = disclosures.preview_draft(db_session(), actor(), _input(form), now())
+            meta = signage_layouts.layouts()[layout]
+            return jsonify(html=_board_page(disclosure, version, layout), width=meta["width"], height=meta["height"])
+    for name, messages in form.errors.items():
+        errors += [_problem(form, name, str(m)) for m in messages if name != "csrf_token"]
+    return jsonify(errors=errors), 422
+
+
+def _problem(form: DisclosureForm, name: str | None, message: str) -> dict[str, str]:
+    field = getattr(form, (name or "").split(".")[0], None)
+    label = str(field.label.text) if field is not None and hasattr(field, "label") else ""
+    return {"field": name or "", "message": f"{label}：{message}" if label else message}
 
 
 def _act(disclosure_id: int, action, success: str):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from pydantic import BaseModel, ConfigDict
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired
 
@@ -14,6 +17,7 @@ from server.domain import feedback
 from server.domain.access import can_act
 from server.edge import onto, refused
 from server.extensions import db_session
+from server.inputs import parse_query
 from server.models import FeedbackKind, FeedbackStatus, Role, Scope
 from server.web import web
 from server.web.auth import actor, signed_in
@@ -24,11 +28,18 @@ class AnswerForm(FlaskForm):
     public = BooleanField(_l("在回音壁公开（不显示提问人姓名和电话）"), default=True)
 
 
+class InboxQuery(BaseModel):
+    """The inbox's query string: open tickets unless told otherwise; a bad status is a 400."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: FeedbackStatus | Literal["all"] = FeedbackStatus.open
+
+
 @web.route("/admin/feedback")
 @signed_in
 def feedback_inbox():
-    status = request.args.get("status", "open")
-    chosen = FeedbackStatus(status) if status in FeedbackStatus._value2member_map_ else None
+    status = parse_query(InboxQuery, request.args).status
+    chosen = None if status == "all" else status
     rows = feedback.inbox(db_session(), actor(), chosen)
     return render_template(
         "admin/feedback_inbox.html",

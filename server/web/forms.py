@@ -12,26 +12,36 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
-from server.domain.access import area_clause
+from server.domain.areas import offered_areas
 from server.domain.errors import ValidationFailed
-from server.models import Area, CatalogueItem, Role, User
+from server.models import CatalogueItem, Role, User
+from signage_layouts import dates
+
+
+def local_zone() -> str:
+    """The township's zone (SUNWALL_TIMEZONE): dates typed and shown in the admin pages."""
+    return str(current_app.config["TIMEZONE"])
 
 
 def local_tz() -> ZoneInfo:
-    """The township's zone (SUNWALL_TIMEZONE): dates typed and shown in the admin pages."""
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    return dates.zone_info(local_zone())
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0, 0), local_tz()).astimezone(dt.UTC)
+    return dates.day_start(day, local_zone())
 
 
 def local_day_end(day: dt.date) -> dt.datetime:
-    return local_midnight(day + dt.timedelta(days=1))
+    return dates.day_end(day, local_zone())
 
 
 def local_date(value: dt.datetime | None) -> dt.date | None:
-    return value.astimezone(local_tz()).date() if value else None
+    return dates.local_day(value, local_zone()) if value else None
+
+
+def local_last_day(end: dt.datetime | None) -> dt.date | None:
+    """The last day of a period ending at `end` (exclusive), as the form shows it."""
+    return dates.last_day(end, local_zone()) if end else None
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -39,8 +49,8 @@ def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
 
 
 def area_choices(session: Session, user: User, role: Role) -> list[SelectChoice]:
-    areas = session.scalars(select(Area).where(area_clause(user, [role])).order_by(Area.path))
-    return [SelectChoice(a.id, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]
+    """Areas offered for new content: in scope, not retired, in tree order (domain.areas)."""
+    return [SelectChoice(a.id, "　" * depth + a.name) for a, depth in offered_areas(session, user, role)]
 
 
 def catalogue_choices(session: Session) -> list[SelectChoice]:

@@ -1,4 +1,9 @@
-"""Admin pages for screens: list, enrolment codes, browser player keys, revocation."""
+"""Admin pages for screens: list, enrolment codes, browser player keys, revocation.
+
+Replacing a browser key or revoking a screen stops a hall screen at once, so both go
+through a confirmation page (GET) that names the screen and says what will happen; only
+a POST carrying the ticked confirmation box acts.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from server.clock import now
 from server.domain import access, devices
 from server.edge import onto, refused
 from server.extensions import db_session
-from server.models import Area, CredentialKind, DeviceKind, Orientation, Role, Site
+from server.models import Area, Device, DeviceKind, Orientation, Role, Site
 from server.web import web
 from server.web.auth import actor, signed_in
 from server.web.forms import choices
@@ -26,6 +31,12 @@ class ScreenForm(FlaskForm):
     kind = RadioField(_l("类型"), choices=choices([("signage", _l("信息屏（非触摸）")), ("kiosk", _l("触摸查询机"))]), default="signage")
     orientation = RadioField(_l("方向"), choices=choices([("landscape", _l("横屏")), ("portrait", _l("竖屏"))]), default="landscape")
     internal = BooleanField(_l("党员活动室屏（可显示党内公开内容）"))
+
+
+class ConfirmForm(FlaskForm):
+    """The explicit yes of an action that stops a screen; the page words the box."""
+
+    confirm = BooleanField(validators=[DataRequired(_l("请先勾选确认，再继续。"))])
 
 
 @web.route("/admin/screens")
@@ -40,7 +51,9 @@ def screen_list():
 def screen_new():
     session, user = db_session(), actor()
     sites = session.scalars(
-        select(Site).join(Site.area).where(access.area_clause(user, [Role.scheduler])).order_by(Area.path, Site.name)
+        select(Site).join(Site.area)
+        .where(access.area_clause(user, [Role.scheduler]), Site.retired_at.is_(None), Area.retired_at.is_(None))
+        .order_by(Area.path, Site.name)
     ).all()
     form = ScreenForm()
     form.site_id.choices = choices([(str(s.id), f"{s.area.name} · {s.name}") for s in sites])
@@ -52,8 +65,8 @@ def screen_new():
         device = None
         with refused(onto(form, "name")):
             device = devices.create_device(
-                session, site, form.name.data or "", DeviceKind(form.kind.data),
-                Orientation(form.orientation.data), bool(form.internal.data),
+                session, user, site, form.name.data or "", DeviceKind(form.kind.data),
+                Orientation(form.orientation.data), now(), internal=bool(form.internal.data),
             )
         if device is not None:
             flash(_("已添加屏幕“%(name)s”。请为它生成注册码或浏览器播放地址。", name=device.name))
@@ -64,27 +77,42 @@ def screen_new():
 @web.route("/admin/screens/<int:device_id>/enrolment-code", methods=["POST"])
 @signed_in
 def screen_enrolment_code(device_id: int):
-    session = db_session()
-    device = devices.get_device(session, actor(), device_id, Role.scheduler)
-    code = devices.issue_enrolment_code(session, device, now())
-    return render_template("admin/secret_once.html", device=device, code=code, key=None)
+    session, user = db_session(), actor()
+    device = devices.get_device(session, user, device_id, Role.scheduler)
+    code = devices.issue_enrolment_code(session, user, device, now())
+    return render_template("admin/secret_once.html", device=device, code=code, key=None), 200, {"Cache-Control": "no-store"}
 
 
-@web.route("/admin/screens/<int:device_id>/player-key", methods=["POST"])
+def _confirmation(device: Device, action: str, form: ConfirmForm):
+    """The page that asks first: what the screen has now and what the action will do."""
+    creds = devices.live_credentials(db_session(), device)
+    page = render_template("admin/screen_confirm.html", device=device, action=action, form=form, creds=creds)
+    return page, (422 if form.errors else 200)
+
+
+@web.route("/admin/screens/<int:device_id>/player-key", methods=["GET", "POST"])
 @signed_in
 def screen_player_key(device_id: int):
-    session = db_session()
-    device = devices.get_device(session, actor(), device_id, Role.scheduler)
-    devices.revoke_credentials(session, device, now(), CredentialKind.browser)
-    key = devices.issue_credential(session, device, CredentialKind.browser)
-    return render_template("admin/secret_once.html", device=device, code=None, key=key)
+    session, user = db_session(), actor()
+    device = devices.get_device(session, user, device_id, Role.scheduler)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _confirmation(device, "player_key", form)
+    replaced = devices.live_credentials(session, device).browser > 0
+    key = devices.replace_browser_key(session, user, device, now())
+    page = render_template("admin/secret_once.html", device=device, code=None, key=key, replaced=replaced)
+    return page, 200, {"Cache-Control": "no-store"}
 
 
-@web.route("/admin/screens/<int:device_id>/revoke", methods=["POST"])
+@web.route("/admin/screens/<int:device_id>/revoke", methods=["GET", "POST"])
 @signed_in
 def screen_revoke(device_id: int):
-    session = db_session()
-    device = devices.get_device(session, actor(), device_id, Role.scheduler)
-    count = devices.revoke_credentials(session, device, now())
-    flash(_("已吊销 %(name)s 的 %(count)s 个凭据，该屏幕需重新注册。", name=device.name, count=count))
+    session, user = db_session(), actor()
+    device = devices.get_device(session, user, device_id, Role.scheduler)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _confirmation(device, "revoke", form)
+    count = devices.revoke_credentials(session, user, device, now())
+    flash(_("已吊销“%(name)s”的 %(count)s 个凭据。这块屏幕要重新生成注册码或播放地址、到现场重新设置后才能继续更新。",
+            name=device.name, count=count))
     return redirect(url_for("web.screen_list"))

@@ -65,12 +65,33 @@
     if (state.etag) headers["If-None-Match"] = state.etag;
     if (cfg.token) headers["Authorization"] = "Bearer " + cfg.token;
     return fetch(cfg.manifestUrl, { headers: headers, cache: "no-store" }).then(function (res) {
+      state.lastAnswer = res.status;  // the server's last word, for diagnosis
+      if (res.status === 401) { needsSetup(); return; }
+      if (state.needsSetup && (res.ok || res.status === 304)) { location.reload(); return; }
       if (!cfg.socket) setLink(res.ok || res.status === 304);
       if (res.status === 304) return;
       if (!res.ok) throw new Error("manifest " + res.status);
       state.etag = res.headers.get("ETag");
       return res.json().then(function (m) { noteUpgrade(m); accept(m); });
-    }).catch(function () { if (!cfg.socket) setLink(false); });
+    }, function (err) { state.lastAnswer = "unreachable"; throw err; })
+      .catch(function () { if (!cfg.socket) setLink(false); });
+  }
+
+  // The server no longer accepts this screen's key (it was replaced or revoked): stop the
+  // loop and say so across the hall. Only a 401 leads here; an unreachable server or a 5xx
+  // keeps the cached loop playing. The poll goes on, and reloads if the key works again.
+  function needsSetup() {
+    if (state.needsSetup) return;
+    state.needsSetup = true;
+    clearTimeout(state.timer);
+    clearTimeout(state.changeTimer);
+    clearInterval(state.clock);
+    if (state.socket) state.socket.close();
+    var message = document.getElementById("needs-setup").content.cloneNode(true);
+    message.querySelector(".setup-site").textContent =
+      state.manifest ? state.manifest.site.name : document.getElementById("site-name").textContent;
+    document.body.className = "needs-setup";
+    document.body.replaceChildren(message);
   }
 
   function renderDots(count, active) {
@@ -135,14 +156,24 @@
       reconnectionDelayMax: 30000
     });
     sock.on("connect", function () { setLink(true); fetchManifest(); });
-    sock.on("disconnect", function () { setLink(false); });
-    sock.on("connect_error", function () { setLink(false); });
+    // The server drops a screen's sockets when its credentials change, and refuses a
+    // revoked key: ask over HTTP, whose 401 is what decides (see needsSetup).
+    sock.on("disconnect", function (reason) {
+      setLink(false);
+      if (reason === "io server disconnect") {
+        fetchManifest().then(function () { if (!state.needsSetup) sock.connect(); });
+      }
+    });
+    sock.on("connect_error", function (err) {
+      setLink(false);
+      if (err && err.message === "unauthorized") fetchManifest();
+    });
     sock.on("manifest_changed", function () { fetchManifest(); });
     state.socket = sock;
   }
 
   tick();
-  setInterval(tick, 1000);
+  state.clock = setInterval(tick, 1000);
   try {
     var saved = localStorage.getItem(storeKey);
     if (saved) accept(JSON.parse(saved));

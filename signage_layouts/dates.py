@@ -1,0 +1,95 @@
+"""Every date a person reads, in the township's zone, written in one place.
+
+Timestamps are stored in UTC; a hall screen, a phone page or an admin page shows them in
+the township's zone (config TIMEZONE / SUNWALL_TIMEZONE). Cutting the first ten
+characters off a UTC timestamp showed an item starting at local midnight a day early,
+so nothing else formats a date: the server's template filters, the board templates and
+the admin forms all call these functions. Both the server and a screen agent may import
+this module (it needs only the standard library).
+
+Posting periods end *exclusively*: an item shown up to and including 20 December ends at
+local midnight of 21 December. `last_day` turns such an end back into the day people
+expect to read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from zoneinfo import ZoneInfo
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+Moment = dt.datetime | str
+
+
+@cache
+def zone_info(zone: str) -> ZoneInfo:
+    return ZoneInfo(zone)
+
+
+def to_local(value: Moment, zone: str) -> dt.datetime:
+    """An instant (aware datetime or ISO 8601 text; naive means UTC) in the township's zone."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(zone_info(zone))
+
+
+def local_day(value: Moment, zone: str) -> dt.date:
+    return to_local(value, zone).date()
+
+
+def day_start(day: dt.date, zone: str) -> dt.datetime:
+    """Local midnight at the start of `day`, as a UTC instant (what the database stores)."""
+    return dt.datetime.combine(day, dt.time(0, 0), zone_info(zone)).astimezone(dt.UTC)
+
+
+def day_end(day: dt.date, zone: str) -> dt.datetime:
+    """The exclusive end of `day`: local midnight of the next day, as a UTC instant."""
+    return day_start(day + dt.timedelta(days=1), zone)
+
+
+def last_day(end: Moment, zone: str) -> dt.date:
+    """The last day shown for an exclusive end: the day before when it is local midnight."""
+    local = to_local(end, zone)
+    return local.date() - dt.timedelta(days=1) if local.time() == dt.time(0, 0) else local.date()
+
+
+def _cn(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_date(value: Moment | None, zone: str) -> str:
+    """Screens and phone pages: 2026年11月20日."""
+    return _cn(local_day(value, zone)) if value else ""
+
+
+def cn_datetime(value: Moment | None, zone: str) -> str:
+    """Phone pages, when the hour matters (a ticket's times): 2026年11月20日 14:30."""
+    if not value:
+        return ""
+    local = to_local(value, zone)
+    return f"{_cn(local.date())} {local.hour:02d}:{local.minute:02d}"
+
+
+def cn_period(start: Moment | None, end: Moment | None, zone: str) -> str:
+    """A posting period: 2026年11月20日 至 2026年12月20日; 2026年11月20日起 when open-ended."""
+    if not start:
+        return ""
+    if not end:
+        return f"{cn_date(start, zone)}起"
+    return f"{cn_date(start, zone)} 至 {_cn(last_day(end, zone))}"
+
+
+def admin_date(value: Moment | None, zone: str) -> str:
+    """Admin tables: 2026-11-20."""
+    return local_day(value, zone).isoformat() if value else ""
+
+
+def admin_datetime(value: Moment | None, zone: str) -> str:
+    """Admin tables: 2026-11-20 14:30."""
+    if not value:
+        return ""
+    local = to_local(value, zone)
+    return f"{local.date().isoformat()} {local.hour:02d}:{local.minute:02d}"
