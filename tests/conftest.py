@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,18 +48,36 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    name = f"sunwall_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def pg_database(prefix: str, migrate: bool = True) -> Iterator[str]:
+    """A new PostgreSQL database (migrated to head unless told not to), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        if migrate:
+            upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """One migrated database for the whole run; tests roll their work back."""
+    with pg_database("sunwall_test") as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_pg() -> Iterator[str]:
+    """A migrated database of a test's own, for tests that commit."""
+    with pg_database("sunwall_fresh") as url:
+        yield url
 
 
 @pytest.fixture
@@ -221,3 +240,49 @@ def csrf_from(html: str) -> str:
     )
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+@pytest.fixture
+def bearer(app, world):
+    """Factory: the Authorization header of a new API token for `username`."""
+    from server.domain import users
+
+    def issue(username: str) -> dict[str, str]:
+        from server.extensions import session_scope
+
+        with app.app_context(), session_scope() as s:
+            return {"Authorization": "Bearer " + users.issue_api_token(s, users.get_user(s, username))}
+
+    return issue
+
+
+@pytest.fixture(scope="module")
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real server process with the demo township, one per test module."""
+    from tests.live import LiveServer
+
+    server = LiveServer(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
+    server.seed_demo()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, one per test module."""
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def contexts(browser: Any) -> Iterator[list[Any]]:
+    """Browser contexts a test opens, closed after it."""
+    opened: list[Any] = []
+    yield opened
+    for c in opened:
+        c.close()

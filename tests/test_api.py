@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from openapi_spec_validator import validate
-from sqlalchemy import select
 
-from server.domain import users
 from server.extensions import session_scope
-from server.models import User
 from tests.conftest import csrf_from
-
-
-@pytest.fixture
-def token(app, world):
-    def issue(username: str) -> dict[str, str]:
-        with app.app_context(), session_scope() as s:
-            user = s.scalars(select(User).where(User.username == username)).one()
-            return {"Authorization": "Bearer " + users.issue_api_token(s, user)}
-
-    return issue
 
 
 def body(world, **over):
@@ -46,32 +32,32 @@ def test_openapi_document_is_valid_and_covers_the_routes(client):
     assert normalised == documented
 
 
-def test_draft_submit_approve_through_the_api(client, world, token):
-    created = client.post("/api/v1/disclosures", json=body(world), headers=token("editor"))
+def test_draft_submit_approve_through_the_api(client, world, bearer):
+    created = client.post("/api/v1/disclosures", json=body(world), headers=bearer("editor"))
     assert created.status_code == 201, created.get_json()
     d = created.get_json()
     assert d["status"] == "draft" and d["body_html"].startswith("<h2>")
     did = d["id"]
-    assert client.post(f"/api/v1/disclosures/{did}/submit", headers=token("editor")).status_code == 200
-    own = client.post(f"/api/v1/disclosures/{did}/approve", json={}, headers=token("editor"))
+    assert client.post(f"/api/v1/disclosures/{did}/submit", headers=bearer("editor")).status_code == 200
+    own = client.post(f"/api/v1/disclosures/{did}/approve", json={}, headers=bearer("editor"))
     assert own.status_code == 403 and own.get_json()["code"] == "forbidden"
     ok = client.post(f"/api/v1/disclosures/{did}/approve", json={"content_hash": d["content_hash"]},
-                     headers=token("reviewer"))
+                     headers=bearer("reviewer"))
     assert ok.status_code == 200
     review = ok.get_json()["reviews"][0]
     assert review["reviewer"] == "reviewer" and review["content_hash"] == d["content_hash"]
 
 
-def test_errors_share_one_shape_and_name_the_field(client, world, token):
-    resp = client.post("/api/v1/disclosures", json=body(world, title=""), headers=token("editor"))
+def test_errors_share_one_shape_and_name_the_field(client, world, bearer):
+    resp = client.post("/api/v1/disclosures", json=body(world, title=""), headers=bearer("editor"))
     assert resp.status_code == 422
     err = resp.get_json()
     assert set(err) == {"code", "message", "details"} and err["details"]["field"] == "title"
-    resp = client.post("/api/v1/disclosures", json=body(world, valid_from="2026-11-20T00:00:00"), headers=token("editor"))
+    resp = client.post("/api/v1/disclosures", json=body(world, valid_from="2026-11-20T00:00:00"), headers=bearer("editor"))
     assert resp.status_code == 422 and resp.get_json()["details"]["field"] == "valid_from"
-    resp = client.post("/api/v1/disclosures", data="not json", headers=token("editor"))
+    resp = client.post("/api/v1/disclosures", data="not json", headers=bearer("editor"))
     assert resp.status_code == 400 and "Content-Type: application/json" in resp.get_json()["message"]
-    resp = client.post("/api/v1/disclosures", json=body(world, extra=1), headers=token("editor"))
+    resp = client.post("/api/v1/disclosures", json=body(world, extra=1), headers=bearer("editor"))
     assert resp.status_code == 422 and resp.get_json()["details"]["field"] == "extra"
 
 
@@ -81,12 +67,12 @@ def test_no_or_bad_token_is_401(client, world):
     assert resp.status_code == 401 and resp.get_json()["code"] == "unauthenticated"
 
 
-def test_other_villages_items_are_404_by_id(client, world, token):
+def test_other_villages_items_are_404_by_id(client, world, bearer):
     did = client.post("/api/v1/disclosures", json=body(world, area_id=world.village_b.id),
-                      headers=token("editor")).get_json()["id"]
-    resp = client.get(f"/api/v1/disclosures/{did}", headers=token("editor_a"))
+                      headers=bearer("editor")).get_json()["id"]
+    resp = client.get(f"/api/v1/disclosures/{did}", headers=bearer("editor_a"))
     assert resp.status_code == 404
-    assert client.get("/api/v1/disclosures", headers=token("editor_a")).get_json()["items"] == []
+    assert client.get("/api/v1/disclosures", headers=bearer("editor_a")).get_json()["items"] == []
 
 
 def test_session_auth_needs_csrf_header_for_writes(client, world, login):
@@ -99,7 +85,7 @@ def test_session_auth_needs_csrf_header_for_writes(client, world, login):
     assert ok.status_code == 201
 
 
-def test_feedback_answers_and_reports_stay_private(client, world, token, app):
+def test_feedback_answers_and_reports_stay_private(client, world, bearer, app):
     import datetime as dt
 
     from server.domain import feedback
@@ -111,18 +97,18 @@ def test_feedback_answers_and_reports_stay_private(client, world, token, app):
                                  disclosure=None, device=None, now=dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
         rid = report.id
     resp = client.post(f"/api/v1/feedback/{rid}/answers", json={"body": "已转纪委核查", "public": True},
-                       headers=token("handler"))
+                       headers=bearer("handler"))
     assert resp.status_code == 409
     resp = client.post(f"/api/v1/feedback/{rid}/answers", json={"body": "已转纪委核查", "public": False},
-                       headers=token("handler"))
+                       headers=bearer("handler"))
     assert resp.status_code == 201 and resp.get_json()["status"] == "answered"
     # A report is not even visible to an editor: it looks missing.
-    resp = client.post(f"/api/v1/feedback/{rid}/answers", json={"body": "x"}, headers=token("editor"))
+    resp = client.post(f"/api/v1/feedback/{rid}/answers", json={"body": "x"}, headers=bearer("editor"))
     assert resp.status_code == 404
 
 
-def test_device_protocol_enrol_manifest_etag_and_revocation(client, world, token):
-    code = client.post(f"/api/v1/devices/{world.screen_a.id}/enrolment-codes", headers=token("admin"))
+def test_device_protocol_enrol_manifest_etag_and_revocation(client, world, bearer):
+    code = client.post(f"/api/v1/devices/{world.screen_a.id}/enrolment-codes", headers=bearer("admin"))
     assert code.status_code == 201
     code = code.get_json()["code"]
     enrolled = client.post("/api/v1/device/enrol", json={"code": code})
@@ -147,12 +133,12 @@ def test_device_protocol_enrol_manifest_etag_and_revocation(client, world, token
     assert client.get("/api/v1/device/assets/../server/app.py", headers=dev).status_code == 404
     assert client.get("/api/v1/device/manifest").status_code == 401
 
-    assert client.post(f"/api/v1/devices/{world.screen_a.id}/revoke", headers=token("admin")).status_code == 200
+    assert client.post(f"/api/v1/devices/{world.screen_a.id}/revoke", headers=bearer("admin")).status_code == 200
     assert client.get("/api/v1/device/manifest", headers=dev).status_code == 401
 
 
-def test_scheduler_rights_are_needed_for_enrolment_codes(client, world, token):
-    resp = client.post(f"/api/v1/devices/{world.screen_a.id}/enrolment-codes", headers=token("editor"))
+def test_scheduler_rights_are_needed_for_enrolment_codes(client, world, bearer):
+    resp = client.post(f"/api/v1/devices/{world.screen_a.id}/enrolment-codes", headers=bearer("editor"))
     assert resp.status_code == 403
-    resp = client.post(f"/api/v1/devices/{world.screen_b.id}/enrolment-codes", headers=token("editor_a"))
+    resp = client.post(f"/api/v1/devices/{world.screen_b.id}/enrolment-codes", headers=bearer("editor_a"))
     assert resp.status_code == 404

@@ -228,16 +228,6 @@ def test_area_pages_are_for_admins_only(client, world, login):
     assert resp.status_code == 403
 
 
-@pytest.fixture
-def bearer(app, world):
-    def issue(username: str) -> dict[str, str]:
-        with app.app_context(), session_scope() as s:
-            user = users.get_user(s, username)
-            return {"Authorization": "Bearer " + users.issue_api_token(s, user)}
-
-    return issue
-
-
 def test_api_areas_tree_create_edit_move_retire(client, world, bearer):
     admin = bearer("admin")
     tree = client.get("/api/v1/areas", headers=admin).get_json()["items"]

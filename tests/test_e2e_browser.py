@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +18,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser import (
     boards,
-    chromium,
     decode_qr,
     login,
     logout,
@@ -35,30 +33,6 @@ pytestmark = pytest.mark.browser
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 POLL_SECONDS = 60  # the /player page's fallback poll; a board seen sooner came by nudge
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("e2e-browser"))
-    server.seed_demo()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    """Contexts opened by a test, closed after it."""
-    opened: list[BrowserContext] = []
-    yield opened
-    for c in opened:
-        c.close()
 
 
 class NudgeLog:

@@ -5,19 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select
-
-from server.domain import feedback, users
+from server.domain import feedback
 from server.extensions import session_scope
-from server.models import Area, Device, User
+from server.models import Area, Device
 
 NOW = dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC)
-
-
-def bearer(app, username: str) -> dict[str, str]:
-    with app.app_context(), session_scope() as s:
-        user = s.scalars(select(User).where(User.username == username)).one()
-        return {"Authorization": "Bearer " + users.issue_api_token(s, user)}
 
 
 def named(app, world, *, device_id: int | None = None, kind: str = "question") -> int:
@@ -27,13 +19,13 @@ def named(app, world, *, device_id: int | None = None, kind: str = "question") -
         return feedback.submit(s, data, area=s.get_one(Area, world.village_a.id), disclosure=None, device=device, now=NOW).id
 
 
-def test_a_village_editor_never_reads_a_reporters_name_or_phone(app, client, world):
+def test_a_village_editor_never_reads_a_reporters_name_or_phone(app, client, world, bearer):
     fid = named(app, world)
-    as_editor = client.get("/api/v1/feedback", headers=bearer(app, "editor_a")).get_json()["items"]
+    as_editor = client.get("/api/v1/feedback", headers=bearer("editor_a")).get_json()["items"]
     assert [(f["id"], f["author_name"], f["author_phone"]) for f in as_editor] == [(fid, "", "")]
-    one = client.get(f"/api/v1/feedback/{fid}", headers=bearer(app, "editor_a")).get_json()
+    one = client.get(f"/api/v1/feedback/{fid}", headers=bearer("editor_a")).get_json()
     assert "赵六" not in str(one) and "13700002222" not in str(one)
-    as_handler = client.get(f"/api/v1/feedback/{fid}", headers=bearer(app, "handler")).get_json()
+    as_handler = client.get(f"/api/v1/feedback/{fid}", headers=bearer("handler")).get_json()
     assert (as_handler["author_name"], as_handler["author_phone"]) == ("赵六", "13700002222")
 
 

@@ -7,7 +7,6 @@ date lines on consecutive lines; plain Markdown merged all of that into one para
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from sqlalchemy import func, select
 from server.domain.content import render_markdown
 from server.extensions import session_scope
 from server.models import AuditEvent, Disclosure, DisclosureVersion
-from tests.browser import chromium, login
+from tests.browser import login
 from tests.conftest import csrf_from
 from tests.live import LiveServer
 
@@ -151,21 +150,6 @@ def test_preview_needs_sign_in_csrf_and_an_editor_of_the_area(app, client, world
 
 
 # --- in a real browser -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("formatting"))
-    server.seed_demo()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.mark.browser

@@ -4,23 +4,8 @@ from __future__ import annotations
 
 import pytest
 from openapi_spec_validator import validate
-from sqlalchemy import select
-
-from server.domain import users
-from server.extensions import session_scope
-from server.models import User
 
 HUGE = 2**63  # one past the largest 64-bit database key
-
-
-@pytest.fixture
-def token(app, world):
-    def issue(username: str) -> dict[str, str]:
-        with app.app_context(), session_scope() as s:
-            user = s.scalars(select(User).where(User.username == username)).one()
-            return {"Authorization": "Bearer " + users.issue_api_token(s, user)}
-
-    return issue
 
 
 def draft(world, **over):
@@ -50,12 +35,12 @@ def error_of(resp, status: int) -> dict:
     f"/api/v1/feedback/{HUGE}",
     f"/api/v1/disclosures/{HUGE - 1}",  # the largest key: looked up, simply missing
 ])
-def test_huge_ids_in_api_urls_are_404(client, token, url):
-    assert error_of(client.get(url, headers=token("editor")), 404)["code"] == "not_found"
+def test_huge_ids_in_api_urls_are_404(client, bearer, url):
+    assert error_of(client.get(url, headers=bearer("editor")), 404)["code"] == "not_found"
 
 
-def test_huge_ids_in_api_urls_of_writes_are_404(client, token):
-    resp = client.post(f"/api/v1/devices/{HUGE}/revoke", headers=token("admin"))
+def test_huge_ids_in_api_urls_of_writes_are_404(client, bearer):
+    resp = client.post(f"/api/v1/devices/{HUGE}/revoke", headers=bearer("admin"))
     assert error_of(resp, 404)["code"] == "not_found"
 
 
@@ -84,8 +69,8 @@ def test_every_integer_in_a_route_is_capped_at_64_bits(app):
 
 @pytest.mark.parametrize("name", ["area_id", "catalogue_item_id"])
 @pytest.mark.parametrize("value", [HUGE, 10**30, 0])
-def test_ids_in_json_bodies_are_bounded(client, world, token, name, value):
-    resp = client.post("/api/v1/disclosures", json=draft(world, **{name: value}), headers=token("editor"))
+def test_ids_in_json_bodies_are_bounded(client, world, bearer, name, value):
+    resp = client.post("/api/v1/disclosures", json=draft(world, **{name: value}), headers=bearer("editor"))
     err = error_of(resp, 422)
     assert err["details"]["field"] == name and name in err["message"]
 
@@ -115,8 +100,8 @@ def test_every_id_in_a_body_or_query_schema_is_bounded():
     assert [where for where, field in fields.items() if accepts_huge(field)] == []
 
 
-def test_huge_id_in_a_query_is_400_naming_it(client, token):
-    err = error_of(client.get(f"/api/v1/audit?area_id={HUGE}", headers=token("supervisor")), 400)
+def test_huge_id_in_a_query_is_400_naming_it(client, bearer):
+    err = error_of(client.get(f"/api/v1/audit?area_id={HUGE}", headers=bearer("supervisor")), 400)
     assert err["details"]["field"] == "area_id" and "area_id" in err["message"]
 
 
@@ -124,55 +109,55 @@ def test_huge_id_in_a_query_is_400_naming_it(client, token):
 
 
 @pytest.mark.parametrize("raw", ["[" * 5000 + "]" * 5000, '{"a":' * 5000 + "1" + "}" * 5000, "[" * 100000])
-def test_deeply_nested_json_is_400(client, token, raw):
-    resp = client.post("/api/v1/disclosures", data=raw, content_type="application/json", headers=token("editor"))
+def test_deeply_nested_json_is_400(client, bearer, raw):
+    resp = client.post("/api/v1/disclosures", data=raw, content_type="application/json", headers=bearer("editor"))
     err = error_of(resp, 400)
     assert "JSON 嵌套过深" in err["message"] and err["details"]["field"] == "body"
 
 
-def test_brackets_inside_strings_are_not_nesting(client, world, token):
-    resp = client.post("/api/v1/disclosures", json=draft(world, title='[{"' * 40), headers=token("editor"))
+def test_brackets_inside_strings_are_not_nesting(client, world, bearer):
+    resp = client.post("/api/v1/disclosures", json=draft(world, title='[{"' * 40), headers=bearer("editor"))
     assert resp.status_code == 201, resp.get_json()
 
 
 @pytest.mark.parametrize("raw", ['{"title": ', "{'title': 1}", '{"rows": NaN}', '{"n": 1e999}', b"\xff\xfe\x00"])
-def test_malformed_json_is_400_saying_so(client, token, raw):
-    resp = client.post("/api/v1/disclosures", data=raw, content_type="application/json", headers=token("editor"))
+def test_malformed_json_is_400_saying_so(client, bearer, raw):
+    resp = client.post("/api/v1/disclosures", data=raw, content_type="application/json", headers=bearer("editor"))
     err = error_of(resp, 400)
     assert "不是有效的 JSON" in err["message"] and err["details"]["field"] == "body"
 
 
-def test_a_body_that_is_not_declared_json_is_400(client, world, token):
+def test_a_body_that_is_not_declared_json_is_400(client, world, bearer):
     import json
 
     resp = client.post("/api/v1/disclosures", data=json.dumps(draft(world)), content_type="text/plain",
-                       headers=token("editor"))
+                       headers=bearer("editor"))
     assert "Content-Type: application/json" in error_of(resp, 400)["message"]
 
 
 @pytest.mark.parametrize("payload", [[1, 2], "标题", 42, None])
-def test_a_body_that_is_not_an_object_is_422_naming_body(client, token, payload):
+def test_a_body_that_is_not_an_object_is_422_naming_body(client, bearer, payload):
     import json
 
     resp = client.post("/api/v1/disclosures", data=json.dumps(payload), content_type="application/json",
-                       headers=token("editor"))
+                       headers=bearer("editor"))
     err = error_of(resp, 422)
     assert err["details"]["field"] == "body" and "JSON 对象" in err["message"]
 
 
-def test_strings_beyond_the_schema_are_422_in_chinese(client, world, token):
-    resp = client.post("/api/v1/disclosures", json=draft(world, title="长" * 5000), headers=token("editor"))
+def test_strings_beyond_the_schema_are_422_in_chinese(client, world, bearer):
+    resp = client.post("/api/v1/disclosures", json=draft(world, title="长" * 5000), headers=bearer("editor"))
     err = error_of(resp, 422)
     assert err["details"]["field"] == "title" and "最多 120 个字符" in err["message"]
     table = {"columns": ["姓名"], "rows": [["x" * 100_000]]}
-    resp = client.post("/api/v1/disclosures", json=draft(world, kind="table", table=table), headers=token("editor"))
+    resp = client.post("/api/v1/disclosures", json=draft(world, kind="table", table=table), headers=bearer("editor"))
     err = error_of(resp, 422)
     assert err["details"]["field"] == "table.rows.0.0" and "500 个字符" in err["message"]
 
 
-def test_a_body_over_the_size_limit_is_413_in_the_error_shape(app, client, world, token):
+def test_a_body_over_the_size_limit_is_413_in_the_error_shape(app, client, world, bearer):
     app.config["MAX_CONTENT_LENGTH"] = 4096
-    resp = client.post("/api/v1/disclosures", json=draft(world, body="字" * 4000), headers=token("editor"))
+    resp = client.post("/api/v1/disclosures", json=draft(world, body="字" * 4000), headers=bearer("editor"))
     err = error_of(resp, 413)
     assert err["details"]["max_bytes"] == 4096
 
@@ -181,23 +166,23 @@ def test_a_body_over_the_size_limit_is_413_in_the_error_shape(app, client, world
 
 
 @pytest.mark.parametrize("path", ["/api/v1/disclosures", "/api/v1/feedback"])
-def test_unknown_status_in_an_api_list_is_400_naming_the_allowed_values(client, token, path):
-    err = error_of(client.get(f"{path}?status=bogus", headers=token("supervisor")), 400)
+def test_unknown_status_in_an_api_list_is_400_naming_the_allowed_values(client, bearer, path):
+    err = error_of(client.get(f"{path}?status=bogus", headers=bearer("supervisor")), 400)
     assert err["details"]["field"] == "status" and "status" in err["message"] and "bogus" in err["message"]
     assert err["details"]["allowed"] and all(value in err["message"] for value in err["details"]["allowed"])
 
 
-def test_unknown_query_parameters_are_400_naming_them(client, token):
-    err = error_of(client.get("/api/v1/disclosures?stauts=draft&page=2", headers=token("editor")), 400)
+def test_unknown_query_parameters_are_400_naming_them(client, bearer):
+    err = error_of(client.get("/api/v1/disclosures?stauts=draft&page=2", headers=bearer("editor")), 400)
     assert err["details"]["unknown"] == ["page", "stauts"] and "stauts" in err["message"]
-    err = error_of(client.get("/api/v1/disclosures?status=draft&status=approved", headers=token("editor")), 400)
+    err = error_of(client.get("/api/v1/disclosures?status=draft&status=approved", headers=bearer("editor")), 400)
     assert err["details"]["field"] == "status"
 
 
-def test_a_valid_status_still_filters(client, world, token):
-    created = client.post("/api/v1/disclosures", json=draft(world), headers=token("editor")).get_json()
-    drafts = client.get("/api/v1/disclosures?status=draft", headers=token("editor")).get_json()["items"]
-    approved = client.get("/api/v1/disclosures?status=approved", headers=token("editor")).get_json()["items"]
+def test_a_valid_status_still_filters(client, world, bearer):
+    created = client.post("/api/v1/disclosures", json=draft(world), headers=bearer("editor")).get_json()
+    drafts = client.get("/api/v1/disclosures?status=draft", headers=bearer("editor")).get_json()["items"]
+    approved = client.get("/api/v1/disclosures?status=approved", headers=bearer("editor")).get_json()["items"]
     assert [d["id"] for d in drafts] == [created["id"]] and approved == []
 
 

@@ -117,17 +117,6 @@ class AgentProcess:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("server"))
-    server.seed_demo()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def scheduler(live: LiveServer) -> Iterator[requests.Session]:
     session = live.api("scheduler")
     yield session

@@ -9,37 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.db import make_engine, make_sessionmaker, write_intent
 from server.domain import disclosures
 from server.domain.disclosures import DraftInput
 from server.domain.errors import Conflict
-from server.migrate import upgrade
 from server.models import AuditEvent, Disclosure, DisclosureStatus, Review, User
-from tests.conftest import NOW, PG_ADMIN_URL
+from tests.conftest import NOW
 
 RACERS = 20
-
-
-@pytest.fixture
-def fresh_pg() -> Iterator[str]:
-    name = f"sunwall_race_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def submitted_item(factory, make_world) -> tuple[int, int]:

@@ -6,14 +6,12 @@ import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import requests
 import socketio
-from sqlalchemy import create_engine, text
 
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import pg_database
 from tests.live import LiveServer
 
 
@@ -43,15 +41,6 @@ class Screen:
     def close(self) -> None:
         if self.client.connected:
             self.client.disconnect()
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("live-rt"))
-    server.seed_demo()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -133,23 +122,16 @@ def test_connections_without_or_with_a_bad_or_revoked_credential_are_refused(liv
     revoked.close()
 
 
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    name = f"sunwall_mq_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
-def test_two_server_processes_share_nudges_through_redis(tmp_path, pg_database):
+def test_two_server_processes_share_nudges_through_redis(tmp_path):
     """Scale-out: PostgreSQL plus the Redis message queue; approve on one, nudge from the other."""
+    with pg_database("sunwall_mq", migrate=False) as url:
+        run_two_servers(tmp_path, url)
+
+
+def run_two_servers(tmp_path, database_url: str) -> None:
     env = {
-        "SUNWALL_DATABASE_URL": pg_database,
+        "SUNWALL_DATABASE_URL": database_url,
         "SUNWALL_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
         "SUNWALL_SECRET_KEY": "shared-" + uuid.uuid4().hex,
     }

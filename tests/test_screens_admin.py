@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from server.clock import FixedClock
 from server.domain import devices
 from server.extensions import session_scope
 from server.models import AuditEvent, Device
-from tests.browser import POLL_MS, chromium, login, open_player, player_context
+from tests.browser import POLL_MS, login, open_player, player_context
 from tests.conftest import NOW, csrf_from
 from tests.live import LiveServer
 
@@ -216,29 +215,6 @@ def test_replacing_a_key_is_one_audited_step_and_old_keys_know_their_screen(sess
 
 
 # --- In a real browser ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("screens-admin"))
-    server.seed_demo()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for c in opened:
-        c.close()
 
 
 def playing_online(context: BrowserContext, live: LiveServer, village: str) -> Page:

@@ -197,15 +197,6 @@ def test_user_pages_are_for_admins_only(client, world, login):
     assert client.get(f"/admin/users/{world.editor_a.id}").status_code == 403
 
 
-@pytest.fixture
-def bearer(app, world):
-    def issue(username: str) -> dict[str, str]:
-        with app.app_context(), session_scope() as s:
-            return {"Authorization": "Bearer " + users.issue_api_token(s, users.get_user(s, username))}
-
-    return issue
-
-
 def test_api_users(client, world, bearer):
     admin = bearer("admin")
     made = client.post("/api/v1/users", json={
