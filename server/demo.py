@@ -69,8 +69,10 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
     }
 
     screens: list[dict[str, Any]] = []
-    for area in [*villages, community]:
-        site = areas.create_site(session, area, f"{area.name}党群服务中心", f"{TOWNSHIP}{area.name}")
+    # The township's own service hall: its screens also show every village's echo wall.
+    for area in [town, *villages, community]:
+        hall = "便民服务中心" if area is town else "党群服务中心"
+        site = areas.create_site(session, area, f"{area.name}{hall}", f"{TOWNSHIP}{area.name}")
         specs = [
             ("大厅信息屏", DeviceKind.signage, Orientation.landscape, False),
             ("大厅查询机", DeviceKind.kiosk, Orientation.landscape, False),

@@ -105,6 +105,23 @@ def test_internal_items_reach_only_internal_screens(live, screens):
     assert title not in [b["title"] for b in hall.manifest()["boards"]]
 
 
+def test_a_villages_public_answer_reaches_the_township_hall_screen(live, screens):
+    """The township hall shows its villages' echo walls, so it hears their answers."""
+    town_hall = screens("清河镇", "大厅信息屏")
+    village = screens("东山村", "大厅信息屏")
+    other = screens("西岭村", "大厅信息屏")
+    handler = live.api("handler")
+    open_items = handler.get(f"{live.url}/api/v1/feedback?status=open").json()["items"]
+    ticket = next(f for f in open_items if f["area"] == "东山村" and f["kind"] == "question")
+    answer = f"带身份证和户口本即可{uuid.uuid4().hex[:4]}"
+    resp = handler.post(f"{live.url}/api/v1/feedback/{ticket['id']}/answers", json={"body": answer, "public": True})
+    assert resp.status_code == 201, resp.text
+    assert town_hall.got.wait(5) and village.got.wait(5)
+    assert answer in str(town_hall.manifest()) and answer in str(village.manifest())
+    assert not other.got.wait(1.0), "another village's screen was nudged"
+    assert answer not in str(other.manifest())
+
+
 def test_connections_without_or_with_a_bad_or_revoked_credential_are_refused(live):
     for token in (None, "", "pk_not-a-real-key"):
         s = Screen(live.url, token)

@@ -117,6 +117,7 @@
           size = { width: data.width, height: data.height };
           fit();
           frame.srcdoc = data.html;
+          document.getElementById("preview-empty").hidden = true;
           problems([]);
         } else {
           problems(data.errors.map(function (e) { return e.message; }));
