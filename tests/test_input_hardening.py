@@ -229,3 +229,11 @@ def test_405_carries_allow_on_pages(client):
     assert {"GET", "POST"} <= {m.strip() for m in resp.headers["Allow"].split(",")}
     resp = client.delete("/admin/disclosures")
     assert resp.status_code == 405 and "GET" in resp.headers["Allow"]
+
+
+def test_routes_without_parameters_refuse_any_query_parameter(client, world, bearer):
+    """No route silently ignores what it was asked: a stray parameter is a clear 400."""
+    for path in ("/api/v1/me", "/api/v1/catalogue", "/api/v1/disclosures/1"):
+        resp = client.get(path + "?status=bogus", headers=bearer("editor"))
+        assert resp.status_code == 400, path
+        assert resp.get_json()["details"]["field"] == "status"

@@ -17,6 +17,7 @@ from flask import Blueprint, g, make_response, request
 from flask_login import current_user
 from pydantic import BaseModel
 
+from server.api.schemas import NoQuery
 from server.domain.errors import Unauthenticated
 from server.edge import finish
 from server.extensions import csrf, db_session
@@ -80,7 +81,8 @@ def endpoint(
     responses: dict[int, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API route. `body` and `query` are schemas: the parsed body reaches the
-    view as `payload`, the parsed query string as `query`; bad input is a 400 or 422."""
+    view as `payload`, the parsed query string as `query`; bad input is a 400 or 422.
+    A route without a query schema takes no query parameters at all."""
     OPERATIONS.append(
         Operation(method, path, summary, tag, auth, body, response, status, responses or {}, query)
     )
@@ -91,8 +93,9 @@ def endpoint(
         def inner(*args: Any, **kwargs: Any) -> Any:
             if auth == "user":
                 _authenticate_user()
+            parsed = parse_query(query or NoQuery, request.args)
             if query is not None:
-                kwargs["query"] = parse_query(query, request.args)
+                kwargs["query"] = parsed
             if body is not None:
                 kwargs["payload"] = parse_body(body, json_body())
             result = view(*args, **kwargs)

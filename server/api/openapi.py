@@ -70,7 +70,7 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Sunwall API",
             "version": "1",
-            "description": "阳光公开屏 JSON API. Errors share one shape: {code, message, details}.",
+            "description": "阳光公开屏 JSON API. Errors share one shape: {code, message, details}. Query parameters a route does not list are refused (400), never ignored.",
         },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,

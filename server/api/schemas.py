@@ -28,6 +28,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class NoQuery(Strict):
+    """The query string of a route that takes no parameters: any parameter is refused."""
+
+
 class ErrorOut(BaseModel):
     code: str
     message: str
