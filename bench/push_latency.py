@@ -90,12 +90,15 @@ def _add_screens(data_dir: str, target: int, others: int, out: str) -> None:
     app = create_app()
     shipped = demo.load_screens(Path(data_dir))["screens"]
     in_target = [s for s in shipped if s["village"] == TARGET_VILLAGE][:target]
-    elsewhere = [s for s in shipped if s["village"] != TARGET_VILLAGE][:others]
+    # "Elsewhere" is another village: the township hall reads every village's echo wall,
+    # so it rightly hears the target village's changes (server.domain.reach).
+    unrelated = {TARGET_VILLAGE, demo.TOWNSHIP}
+    elsewhere = [s for s in shipped if s["village"] not in unrelated][:others]
     with app.app_context():
         with session_scope() as session:
             now = dt.datetime.now(dt.UTC)
             sites = {site.area.name: site for site in session.scalars(select(Site))}
-            other_villages = sorted(name for name in sites if name != TARGET_VILLAGE)
+            other_villages = sorted(name for name in sites if name not in unrelated)
 
             def add(village: str, into: list[dict[str, Any]]) -> None:
                 device = devices.create_device(
