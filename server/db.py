@@ -81,7 +81,9 @@ def utcnow() -> dt.datetime:
 write_intent: ContextVar[bool] = ContextVar("sunwall_write_intent", default=False)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+    """`foreign_keys=False` is for migrations only: SQLite's batch mode rebuilds a table by
+    copying and dropping it, which enforced foreign keys refuse once rows point at it."""
     if url.startswith("sqlite"):
         # isolation_level=None: pysqlite leaves BEGIN to us (SQLAlchemy's documented
         # recipe), so transactions and savepoints behave as on PostgreSQL.
@@ -94,7 +96,7 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=15000")
-            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 

@@ -208,7 +208,10 @@ def test_compiled_mo_is_up_to_date_with_the_po():
     fresh = gettext.GNUTranslations(io.BytesIO(buf.getvalue()))
     with EN_MO.open("rb") as f:
         shipped = gettext.GNUTranslations(f)
-    assert shipped._catalog == fresh._catalog, "run pybabel compile -d server/translations"
+    def messages(translations):  # the header names the Babel version that compiled it; skip it
+        return {k: v for k, v in translations._catalog.items() if k != ""}
+
+    assert messages(shipped) == messages(fresh), "run pybabel compile -d server/translations"
     assert shipped.gettext("工作台") == "Dashboard"
 
 

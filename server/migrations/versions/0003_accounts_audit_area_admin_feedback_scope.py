@@ -107,6 +107,16 @@ def upgrade() -> None:
         "disclosure_id IN (SELECT id FROM disclosures WHERE scope = 'internal') OR "
         "device_id IN (SELECT id FROM devices WHERE internal)"
     )
+    # Reviews made before this revision name their authors too: the item's first author
+    # and everyone who wrote a version up to the reviewed one.
+    op.execute(
+        "INSERT INTO review_authors (review_id, user_id) "
+        "SELECT r.id, d.author_id FROM reviews r JOIN disclosures d ON d.id = r.disclosure_id "
+        "UNION "
+        "SELECT r.id, v.created_by_id FROM reviews r "
+        "JOIN disclosure_versions rv ON rv.id = r.version_id "
+        "JOIN disclosure_versions v ON v.disclosure_id = r.disclosure_id AND v.number <= rv.number"
+    )
     _append_only('audit_events')
 
 
