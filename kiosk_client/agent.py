@@ -2,19 +2,22 @@
 
 Start-up order matters for a screen that boots without a network: the local player
 starts from the cached manifest before anything talks to the server, and no failure to
-reach the server ever stops it. Only a missing or refused enrolment ends the agent,
+reach the server ever stops it. Receipts the player reports for urgent notices go to a
+queue on disk first and reach the server whenever it can be reached (`receipts`). Only a missing or refused enrolment ends the agent,
 because without a credential there is nothing it could ever show. It meets the server
 only through the HTTP and Socket.IO device protocol; it never imports `server`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -23,8 +26,9 @@ from urllib.parse import urlsplit
 from kiosk_client import protocol
 from kiosk_client.listener import Listener
 from kiosk_client.local_server import PlayerServer
+from kiosk_client.receipts import Forwarder, Receipt, ReceiptQueue
 from kiosk_client.storage import Credential, DataDir
-from kiosk_client.sync import Syncer, SyncLoop
+from kiosk_client.sync import Syncer, SyncLoop, utc_now
 
 log = logging.getLogger("kiosk")
 
@@ -125,18 +129,49 @@ def obtain_credential(data: DataDir, server: str, code: str | None) -> Credentia
 
 
 class Agent:
-    """The running agent: local player, sync worker and live link, until a signal."""
+    """The running agent: local player, sync worker, receipts forwarder and live link,
+    until a signal. `clock` is its one source of the current time."""
 
-    def __init__(self, server: str, credential: Credential, data: DataDir, port: int) -> None:
+    def __init__(
+        self,
+        server: str,
+        credential: Credential,
+        data: DataDir,
+        port: int,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
         self.server = server
         self.credential = credential
         self.data = data
+        self.clock = clock
         self.client = protocol.DeviceClient(server, credential.token)
         self.syncer = Syncer(data, self.client)
-        self.sync_loop = SyncLoop(self.syncer, on_revoked=self._revoked)
-        self.listener = Listener(server, credential.token, on_nudge=self.sync_loop.request)
+        # Created in run(), once the data directory is known to be usable.
+        self.receipts: ReceiptQueue | None = None
+        self.forwarder: Forwarder | None = None
+        self.sync_loop = SyncLoop(
+            self.syncer, on_revoked=self._revoked, clock=clock, after_sync=self._after_sync
+        )
+        self.listener = Listener(
+            server,
+            credential.token,
+            on_nudge=self.sync_loop.request,
+            on_change=self.sync_loop.nudge,
+        )
         self.port = port
         self._signalled: int | None = None
+
+    def _after_sync(self) -> None:
+        # The server answered: queued receipts need not wait out their delay.
+        if self.forwarder is not None:
+            self.forwarder.kick()
+
+    def _take_receipts(self, receipts: list[Receipt]) -> None:
+        assert self.receipts is not None and self.forwarder is not None
+        added = self.receipts.append(receipts)
+        log.info("player reported %d receipts (%d new)", len(receipts), added)
+        if added:
+            self.forwarder.kick()
 
     def _revoked(self, message: str) -> None:
         log.error(
@@ -162,9 +197,22 @@ class Agent:
             log.info(
                 "cached manifest %s: %d boards", cached.version[:12], len(cached.manifest["boards"])
             )
+        try:
+            self.receipts = ReceiptQueue(self.data.receipts_path)
+        except OSError as exc:
+            raise StartupError(f"cannot read {self.data.receipts_path}: {exc}") from exc
+        self.forwarder = Forwarder(self.receipts, self.client, self.clock)
+        if len(self.receipts):
+            log.info("%d receipts waiting to be sent", len(self.receipts))
         label = f"{self.credential.site} · {self.credential.name}"
         try:
-            http = PlayerServer(self.port, lambda: self.syncer.current, self.data.cache, label)
+            http = PlayerServer(
+                self.port,
+                lambda: self.syncer.current,
+                self.data.cache,
+                label,
+                take_receipts=self._take_receipts,
+            )
         except OSError as exc:
             raise StartupError(f"cannot listen on 127.0.0.1:{self.port}: {exc}") from exc
         in_main = threading.current_thread() is threading.main_thread()
@@ -175,6 +223,7 @@ class Agent:
         http.start()
         log.info("player at http://127.0.0.1:%d/ (data: %s)", http.port, self.data.root)
         self.sync_loop.start()
+        self.forwarder.start()
         self.listener.start()
         try:
             while self._signalled is None:
@@ -183,6 +232,7 @@ class Agent:
         finally:
             self.listener.stop()
             self.sync_loop.stop()
+            self.forwarder.stop()
             http.stop()
             self.client.close()
             for signum, handler in previous.items():

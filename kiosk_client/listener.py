@@ -1,8 +1,9 @@
 """The Socket.IO link to the server's /device namespace: it only hears "sync now".
 
-The server pushes a tiny `manifest_changed` nudge; the agent then fetches the manifest
-over HTTP. The link asks for a sync on every (re)connect too, since nudges sent while
-it was down are lost. The client's own reconnection is off: one loop here owns
+The server pushes a tiny `manifest_changed` nudge naming an area and its new loop
+revision; the agent decides whether that calls for fetching the manifest over HTTP
+(`sync.nudge_needs_fetch`). The link asks for a sync on every (re)connect too, since
+nudges sent while it was down are lost. The client's own reconnection is off: one loop here owns
 reconnecting, with capped, jittered backoff so that a township's screens do not all
 knock at once when the server comes back, and it also covers server-side disconnects,
 which python-socketio does not retry.
@@ -36,12 +37,24 @@ def socket_endpoint(server: str) -> tuple[str, str]:
 
 
 class Listener:
-    """Keeps one Socket.IO connection open and calls `on_nudge(reason)` when it should sync."""
+    """Keeps one Socket.IO connection open.
 
-    def __init__(self, server: str, token: str, on_nudge: Callable[[str], None]) -> None:
+    It calls `on_nudge(reason)` when the agent should sync (a (re)connect, a lost or
+    refused link) and `on_change(payload)` with each `manifest_changed` payload, which
+    says whether a sync is needed at all.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        on_nudge: Callable[[str], None],
+        on_change: Callable[[Any], object] | None = None,
+    ) -> None:
         self.origin, self.path = socket_endpoint(server)
         self.token = token
         self.on_nudge = on_nudge
+        self.on_change = on_change
         self.sio = socketio.Client(reconnection=False, logger=False, engineio_logger=False)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
@@ -110,5 +123,8 @@ class Listener:
             log.debug("live link unavailable: %s", message)
 
     def _on_manifest_changed(self, data: Any = None) -> None:
+        if self.on_change is not None:
+            self.on_change(data)
+            return
         reason = data.get("reason") if isinstance(data, dict) else None
         self.on_nudge(f"nudge: {reason or 'manifest_changed'}")

@@ -1,15 +1,19 @@
-"""The local player on 127.0.0.1: the page, the cached manifest and the cached assets.
+"""The local player on 127.0.0.1: the page, the cached manifest, assets and boards, receipts.
 
 The screen's browser talks only to this server, never to the central one, which is why
 the screen keeps playing when the network or the server is gone. It serves whatever
-snapshot the syncer currently holds; an asset is found by its path in that manifest and
-read from the content-addressed cache. The standard library's threaded HTTP server is
-enough for one browser on the same machine.
+snapshot the syncer currently holds: an asset is found by its path in that manifest and
+a board by its sha256 (at the same path as on the server, so the player's `href` works
+unchanged), both read from the content-addressed cache. The player's urgent-notice
+receipts are POSTed here and handed to the agent's durable queue (`receipts`), which
+forwards them when the server can be reached. The standard library's threaded HTTP
+server is enough for one browser on the same machine.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import shutil
@@ -22,11 +26,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import signage_layouts
-from kiosk_client.storage import AssetCache
+from kiosk_client.protocol import BOARDS_PATH, RECEIPTS_PATH
+from kiosk_client.receipts import MAX_BODY_BYTES, InvalidReceipts, Receipt, parse_receipts
+from kiosk_client.storage import AssetCache, is_sha256
 from kiosk_client.sync import Snapshot
 
 log = logging.getLogger("kiosk.http")
 POLL_SECONDS = 5
+# A board's bytes never change under its sha256.
+IMMUTABLE = "private, max-age=31536000, immutable"
+DRAIN_BYTES = 1024 * 1024
 CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -77,7 +86,11 @@ def etag_matches(header: str | None, etag: str) -> bool:
 
 
 class PlayerServer(ThreadingHTTPServer):
-    """An HTTP server bound to the loopback interface, serving the current snapshot."""
+    """An HTTP server bound to the loopback interface, serving the current snapshot.
+
+    `take_receipts` stores the player's receipts durably before returning (an OSError
+    makes the POST fail, and the player keeps them); without it receipts are refused.
+    """
 
     daemon_threads = True
 
@@ -88,14 +101,17 @@ class PlayerServer(ThreadingHTTPServer):
         cache: AssetCache,
         screen_label: str,
         host: str = "127.0.0.1",
+        take_receipts: Callable[[list[Receipt]], object] | None = None,
     ) -> None:
         super().__init__((host, port), PlayerHandler)
         self.current = current
         self.cache = cache
         self.screen_label = screen_label
+        self.take_receipts = take_receipts
         bound = self.server_address[1]
         # Only our own names: a page elsewhere that rebinds its DNS to 127.0.0.1 gets nothing.
         self.allowed_hosts = {f"127.0.0.1:{bound}", f"localhost:{bound}"}
+        self.allowed_origins = {f"http://{name}" for name in self.allowed_hosts}
         self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
 
     @property
@@ -117,6 +133,8 @@ class PlayerServer(ThreadingHTTPServer):
 class PlayerHandler(BaseHTTPRequestHandler):
     server: PlayerServer
     server_version = "sunwall-kiosk"
+    # A client that promises a body and never sends it does not hold a thread for good.
+    timeout = 30
 
     def do_GET(self) -> None:
         self._handle(send_body=True)
@@ -124,8 +142,26 @@ class PlayerHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._handle(send_body=False)
 
+    def do_POST(self) -> None:
+        if not self._same_origin():
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden\n", "text/plain; charset=utf-8", True)
+            return
+        if urlsplit(self.path).path != RECEIPTS_PATH or self.server.take_receipts is None:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", True)
+            return
+        self._receipts()
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
+
+    def _same_origin(self) -> bool:
+        """Whether a write comes from our own page: our Host, and no other site's Origin."""
+        if self.headers.get("Host") not in self.server.allowed_hosts:
+            return False
+        origin = self.headers.get("Origin")
+        if origin is not None and origin not in self.server.allowed_origins:
+            return False
+        return self.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
 
     def _handle(self, send_body: bool) -> None:
         if self.headers.get("Host") not in self.server.allowed_hosts:
@@ -139,6 +175,8 @@ class PlayerHandler(BaseHTTPRequestHandler):
             self._manifest(snapshot, send_body)
         elif path.startswith("/static/"):
             self._asset(snapshot, unquote(path.removeprefix("/static/")), send_body)
+        elif path.startswith(BOARDS_PATH):
+            self._board(snapshot, path.removeprefix(BOARDS_PATH), send_body)
         elif path == "/favicon.ico":
             # Browsers ask for it on their own; an empty answer keeps their console clean.
             self._send(HTTPStatus.NO_CONTENT, b"", None, False, {"Cache-Control": "max-age=86400"})
@@ -159,6 +197,7 @@ class PlayerHandler(BaseHTTPRequestHandler):
                     "cacheKey": "agent",
                     "socket": None,
                     "pollSeconds": POLL_SECONDS,
+                    "receiptsUrl": RECEIPTS_PATH,
                 },
             )
         self._send(
@@ -195,8 +234,23 @@ class PlayerHandler(BaseHTTPRequestHandler):
         if etag_matches(self.headers.get("If-None-Match"), etag):
             self._send(HTTPStatus.NOT_MODIFIED, b"", None, False, headers)
             return
+        self._send_file(asset.sha256, content_type(path), send_body, headers)
+
+    def _board(self, snapshot: Snapshot | None, sha256: str, send_body: bool) -> None:
+        # Only the boards of the snapshot playing now, though older ones may still be cached.
+        if snapshot is None or not is_sha256(sha256) or sha256 not in snapshot.board_contents:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", send_body)
+            return
+        etag = f'"{sha256}"'
+        headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+        if etag_matches(self.headers.get("If-None-Match"), etag):
+            self._send(HTTPStatus.NOT_MODIFIED, b"", None, False, headers)
+            return
+        self._send_file(sha256, "text/html; charset=utf-8", send_body, headers)
+
+    def _send_file(self, sha256: str, ctype: str, send_body: bool, headers: dict[str, str]) -> None:
         try:
-            fh = self.server.cache.path(asset.sha256).open("rb")
+            fh = self.server.cache.path(sha256).open("rb")
         except FileNotFoundError:
             self._send(
                 HTTPStatus.NOT_FOUND, b"not cached\n", "text/plain; charset=utf-8", send_body
@@ -204,7 +258,7 @@ class PlayerHandler(BaseHTTPRequestHandler):
             return
         with fh:
             self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", content_type(path))
+            self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(os.fstat(fh.fileno()).st_size))
             self.send_header("X-Content-Type-Options", "nosniff")
             for name, value in headers.items():
@@ -212,6 +266,52 @@ class PlayerHandler(BaseHTTPRequestHandler):
             self.end_headers()
             if send_body:
                 shutil.copyfileobj(fh, self.wfile)
+
+    def _receipts(self) -> None:
+        """POST {"receipts": [...]}: 200 once they are on disk, 4xx for what is not."""
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            self._json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "body must be application/json")
+            return
+        if "Transfer-Encoding" in self.headers:
+            self._json(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._json(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
+            return
+        if length < 0 or length > MAX_BODY_BYTES:
+            # Read a moderate excess first: closing on unread bytes resets the connection,
+            # and the client would never see the answer.
+            if 0 < length <= DRAIN_BYTES:
+                self.rfile.read(length)
+            self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"at most {MAX_BODY_BYTES} bytes")
+            return
+        body = self.rfile.read(length)
+        try:
+            receipts = parse_receipts(body)
+        except InvalidReceipts as exc:
+            self._json(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc), code="validation_failed")
+            return
+        assert self.server.take_receipts is not None
+        try:
+            self.server.take_receipts(receipts)
+        except OSError as exc:
+            log.error("cannot store %d receipts: %s", len(receipts), exc)
+            self._json(HTTPStatus.SERVICE_UNAVAILABLE, "cannot store receipts now")
+            return
+        self._send(
+            HTTPStatus.OK,
+            json.dumps({"accepted": len(receipts)}).encode(),
+            "application/json",
+            True,
+            {"Cache-Control": "no-store"},
+        )
+
+    def _json(self, status: HTTPStatus, message: str, code: str = "bad_request") -> None:
+        body = json.dumps({"code": code, "message": message}, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json", True, {"Cache-Control": "no-store"})
 
     def _send(
         self,

@@ -1,9 +1,11 @@
-"""The device protocol over HTTP, from the screen's side: enrol, manifest, assets.
+"""The device protocol over HTTP, from the screen's side: enrol, manifest, assets, boards,
+receipts.
 
 This is the only place that knows the server's URLs and status codes (the server
-describes them in /api/v1/openapi.json, tag "device protocol"). It turns them into three outcomes the agent acts on: a result, a
-refusal that will not go away by retrying (a bad enrolment code, a revoked credential),
-or a failure that may (network down, server error), which keeps the cache playing.
+describes them in /api/v1/openapi.json, tag "device protocol"). It turns them into three
+outcomes the agent acts on: a result, a refusal that will not go away by retrying (a bad
+enrolment code, a revoked credential, receipts the server will never take), or a failure
+that may (network down, server error), which keeps the cache playing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from urllib.parse import quote
 import requests
 
 API = "/api/v1/device"
+# Where a board's HTML lives, by its sha256; the manifest's `href` must be exactly this.
+BOARDS_PATH = f"{API}/boards/"
+RECEIPTS_PATH = f"{API}/receipts"
 USER_AGENT = "sunwall-kiosk/0.1"
 # (connect, read) seconds: short enough that a dead link is noticed, long enough for 3G.
 TIMEOUT = (5, 30)
@@ -31,6 +36,10 @@ class EnrolmentRefused(Exception):
 
 class CredentialRevoked(Exception):
     """The server no longer accepts this screen's credential (401)."""
+
+
+class ReceiptsRefused(Exception):
+    """The server answered 422 to a batch of receipts: sending it again cannot help."""
 
 
 def _message(resp: requests.Response) -> str:
@@ -114,11 +123,44 @@ class DeviceClient:
         if resp.status_code != 200:
             resp.close()
             raise ProtocolError(f"asset {path}: HTTP {resp.status_code}")
-        return self._stream(resp, path)
+        return self._stream(resp, f"asset {path}")
 
-    def _stream(self, resp: requests.Response, path: str) -> Iterator[bytes]:
+    def board(self, sha256: str) -> Iterator[bytes]:
+        """The HTML of one board of the manifest, by its sha256, streamed; the caller checks it.
+
+        A 404 means the board left this screen's manifest since it was fetched (an item
+        ended, a newer approval): the sync fails and the next one brings the new manifest.
+        """
+        resp = self._get(f"{self.server}{BOARDS_PATH}{quote(sha256)}", stream=True)
+        if resp.status_code != 200:
+            resp.close()
+            raise ProtocolError(f"board {sha256[:12]}: HTTP {resp.status_code}")
+        return self._stream(resp, f"board {sha256[:12]}")
+
+    def send_receipts(self, receipts: list[dict[str, Any]]) -> None:
+        """POST a batch of urgent-notice receipts; returns once the server has them.
+
+        Raises ReceiptsRefused on 422 (the batch will never be taken), CredentialRevoked on
+        401, and ProtocolError on anything worth retrying (network, 5xx, an older server
+        without the endpoint).
+        """
+        try:
+            resp = self.session.post(
+                f"{self.server}{RECEIPTS_PATH}", json={"receipts": receipts}, timeout=TIMEOUT
+            )
+        except requests.RequestException as exc:
+            raise ProtocolError(f"cannot reach {self.server}: {exc}") from exc
+        with resp:
+            if resp.status_code == 401:
+                raise CredentialRevoked(_message(resp))
+            if resp.status_code == 422:
+                raise ReceiptsRefused(_message(resp))
+            if not 200 <= resp.status_code < 300:
+                raise ProtocolError(f"receipts: {_message(resp)}")
+
+    def _stream(self, resp: requests.Response, what: str) -> Iterator[bytes]:
         with resp:
             try:
                 yield from resp.iter_content(CHUNK)
             except requests.RequestException as exc:
-                raise ProtocolError(f"asset {path}: download broke off: {exc}") from exc
+                raise ProtocolError(f"{what}: download broke off: {exc}") from exc

@@ -1,10 +1,11 @@
-"""What the agent keeps on disk: its credential, the last good manifest, and the asset cache.
+"""What the agent keeps on disk: its credential, the last good manifest, the content cache.
 
 Everything lives under one data directory. Every file is written atomically (a private
 temporary file, fsync, rename) so that a power cut, frequent in village halls, leaves
 either the old file or the new one and never half of either. Files are created with mode
 0600 from the first byte, because the credential is a secret. Assets are stored by their
-sha256 (`cache/<sha256>`) and enter the cache only after their hash has been checked.
+sha256 (`cache/<sha256>`) and enter the cache only after their hash has been checked;
+board HTML shares that cache, since a board too is named by the sha256 of its bytes.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from typing import Any, TypeGuard
 
 CREDENTIAL_FILE = "credential.json"
 MANIFEST_FILE = "manifest.json"
+RECEIPTS_FILE = "receipts.json"
 CACHE_DIR = "cache"
 _TEMP_PREFIX = ".tmp-"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# A download whose size the manifest does not give (board HTML) may not grow past this.
+MAX_UNSIZED_BYTES = 16 * 1024 * 1024
 
 
 class CorruptDownload(ValueError):
@@ -84,6 +88,7 @@ class DataDir:
         self.root = root
         self.credential_path = root / CREDENTIAL_FILE
         self.manifest_path = root / MANIFEST_FILE
+        self.receipts_path = root / RECEIPTS_FILE
         self.cache = AssetCache(root / CACHE_DIR)
 
     def prepare(self) -> None:
@@ -124,7 +129,8 @@ class DataDir:
 
 
 class AssetCache:
-    """Content-addressed files: `<dir>/<sha256>`, present only once verified."""
+    """Content-addressed files (player assets and board HTML): `<dir>/<sha256>`, present
+    only once verified."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -143,9 +149,14 @@ class AssetCache:
     def has(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
-    def put(self, sha256: str, size: int, chunks: Iterable[bytes]) -> None:
-        """Store a download under its hash, or raise CorruptDownload and keep nothing."""
+    def put(self, sha256: str, size: int | None, chunks: Iterable[bytes]) -> None:
+        """Store a download under its hash, or raise CorruptDownload and keep nothing.
+
+        `size` is the length the manifest promised; None when it gives none (a board),
+        and then the download may not exceed MAX_UNSIZED_BYTES.
+        """
         target = self.path(sha256)
+        limit = MAX_UNSIZED_BYTES if size is None else size
         tmp, fd = _open_temp(self.directory, 0o600)
         digest, written = hashlib.sha256(), 0
         try:
@@ -153,12 +164,12 @@ class AssetCache:
                 for chunk in chunks:
                     digest.update(chunk)
                     written += len(chunk)
-                    if written > size:
-                        raise CorruptDownload(f"{sha256}: more than the {size} bytes promised")
+                    if written > limit:
+                        raise CorruptDownload(f"{sha256}: more than the {limit} bytes allowed")
                     fh.write(chunk)
                 fh.flush()
                 os.fsync(fh.fileno())
-            if written != size or digest.hexdigest() != sha256:
+            if (size is not None and written != size) or digest.hexdigest() != sha256:
                 raise CorruptDownload(
                     f"{sha256}: got {written} bytes with sha256 {digest.hexdigest()}"
                 )

@@ -48,6 +48,8 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         # "" (optional for everyone), "admin" (required of admins) or "all".
         "REQUIRE_2FA": env("SUNWALL_REQUIRE_2FA", ""),
         "TIMEZONE": env("SUNWALL_TIMEZONE", "Asia/Shanghai"),
+        # Days of schedule each manifest carries, so a screen plays on from its cache.
+        "LOOKAHEAD_DAYS": int(env("SUNWALL_LOOKAHEAD_DAYS", "7")),
         "PROXY_COUNT": int(env("SUNWALL_PROXY_COUNT", "0")),
         "DEMO": False,
         "SESSION_COOKIE_HTTPONLY": True,

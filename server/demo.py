@@ -15,16 +15,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.domain import areas, catalogue, devices, disclosures, feedback, users
+from server.domain import areas, catalogue, devices, disclosures, feedback, schedules, users
 from server.domain.disclosures import DraftInput
 from server.models import (
     Area,
     AreaKind,
+    BoardKind,
     CatalogueItem,
     DeviceKind,
     DisclosureKind,
     Orientation,
     Role,
+    TargetKind,
     User,
 )
 
@@ -144,6 +146,8 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
             "- 不准违规决策\n- 不准虚报冒领惠农资金\n- 不准优亲厚友\n- 不准收受礼金\n\n监督举报电话：12388", days=None)
     session.flush()
 
+    _schedule(session, people["scheduler"], town, made, screens, now)
+
     asked = [
         (east, made[0], "question", "主题党日能带家属旁听吗？", "欢迎群众旁听，请在活动开始前到服务中心登记。", True),
         (east, None, "suggestion", "村口路灯晚上不亮，希望尽快修一下。", "已于10月12日完成维修，感谢您的监督。", True),
@@ -161,6 +165,30 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
             feedback.answer(session, people["handler"], ticket.id, answer, public, now - dt.timedelta(days=1))
     session.flush()
     return {"screens": screens}
+
+
+def _schedule(
+    session: Session, scheduler: User, town: Area, made: list[Any], screens: list[dict[str, Any]], now: dt.datetime
+) -> None:
+    """A township that schedules: its kiosks grouped, an evening loop on every hall screen."""
+    kiosks = [s["device_id"] for s in screens if s["kind"] == "kiosk"]
+    schedules.create_group(session, scheduler, town.id, "全镇查询机", kiosks, now)
+    town_items = [d for d in made if d.area_id == town.id]
+    evening = schedules.create_playlist(
+        session, scheduler, town.id, "晚间节目（18:00–21:30）",
+        [schedules.ItemInput(BoardKind.disclosure, d.id, 20) for d in town_items]
+        + [schedules.ItemInput(BoardKind.echo_wall)],
+        now,
+    )
+    schedules.create_entry(
+        session, scheduler,
+        schedules.EntryInput(
+            playlist_id=evening.id, target_kind=TargetKind.area, target_id=town.id,
+            starts_on=now.date() - dt.timedelta(days=1), dayparts=((18 * 60, 21 * 60 + 30),), priority=20,
+            note="晚饭后群众来得多：镇里的通知和回音壁多放几遍",
+        ),
+        now, "Asia/Shanghai",
+    )
 
 
 def save_screens(data_dir: Path, info: dict[str, Any]) -> None:

@@ -1,17 +1,29 @@
 """Socket.IO: the /device namespace. The server authenticates each screen in `connect`
-and puts it into the rooms it chooses; screens only listen for nudges."""
+and puts it into the rooms it chooses; screens listen for nudges and send urgent-notice
+receipts. The /admin namespace serves signed-in staff: live announcements of urgent
+notices to reviewers, and receipts to the delivery pages watching a notice."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app, request
-from flask_socketio import Namespace, join_room
+from flask import session as cookie_session
+from flask_socketio import Namespace, disconnect, join_room, leave_room
+from sqlalchemy.orm import Session
 
 from server.clock import now
-from server.domain import devices, reach
+from server.db import write_intent
+from server.domain import devices, reach, sessions, signin, urgent
+from server.domain.errors import DomainError
 from server.extensions import session_scope
-from server.notify import DEVICE_NAMESPACE
+from server.models import Device, User
+from server.notify import ADMIN_NAMESPACE, DEVICE_NAMESPACE
+
+
+def _sid() -> str:
+    """The socket of the event being handled (Flask-SocketIO sets it on the request)."""
+    return str(request.sid)  # type: ignore[attr-defined]
 
 
 class DeviceNamespace(Namespace):
@@ -27,6 +39,8 @@ class DeviceNamespace(Namespace):
                 raise ConnectionRefusedError("unauthorized")
             rooms = reach.screen_rooms(device)
             seen = (device.id, device.last_seen_at)
+        # Which screen this socket is: its later events (receipts) act for it alone.
+        self.socketio.server.save_session(_sid(), {"device_id": seen[0]}, namespace=self.namespace)
         with session_scope() as session:  # the write in its own short transaction
             devices.mark_seen(session, *seen, moment)
         for room in rooms:
@@ -35,6 +49,90 @@ class DeviceNamespace(Namespace):
     def on_disconnect(self, *args: Any) -> None:
         return None
 
+    def on_receipt(self, data: Any = None) -> dict[str, Any]:
+        """Urgent-notice receipts: {"notice", "state", "at"} or {"receipts": [...]}; the
+        ack says how many were accepted, or why the payload was refused."""
+        from server.api.urgent import parse_receipts  # the one schema, shared with HTTP
+
+        device_id = self.socketio.server.get_session(_sid(), namespace=self.namespace).get("device_id")
+        if device_id is None:
+            return {"ok": False, "error": "unauthorized"}
+        try:
+            items = parse_receipts(data)
+        except DomainError as err:
+            return {"ok": False, "error": err.message, "field": err.field}
+        intent = write_intent.set(True)  # writes: on SQLite take the write lock up front
+        try:
+            with session_scope() as session:
+                device = session.get(Device, device_id)
+                if device is None:
+                    return {"ok": False, "error": "unauthorized"}
+                moment = now()
+                accepted = urgent.record_receipts(session, device, items, moment)
+                devices.mark_seen(session, device.id, device.last_seen_at, moment)
+        finally:
+            write_intent.reset(intent)
+        return {"ok": True, "accepted": accepted}
+
+
+def _signed_in_user(session: Session) -> User | None:
+    """The user behind this socket's browser session (the cookie sent when the socket
+    connected), checked again on every event: a session ended since counts as none."""
+    from server.web.auth import TOKEN_KEY
+
+    row = sessions.resolve(session, cookie_session.get(TOKEN_KEY), now())
+    if row is None or signin.pending(row.user, row, current_app.config["REQUIRE_2FA"]) is not None:
+        return None
+    return row.user
+
+
+class AdminNamespace(Namespace):
+    """/admin: signed-in staff. Reviewers are put in `review:<area>` for each area they
+    review, to hear of urgent notices submitted there or below; any user may `watch` a
+    notice they can see, to follow its delivery (room `urgent:<id>`)."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        with session_scope() as session:
+            user = _signed_in_user(session)
+            if user is None:
+                raise ConnectionRefusedError("unauthorized")
+            rooms = [f"review:{a}" for a in urgent.review_area_ids(user)]
+        for room in rooms:
+            join_room(room)
+
+    def on_disconnect(self, *args: Any) -> None:
+        return None
+
+    def on_watch(self, data: Any = None) -> dict[str, Any]:
+        notice_id = _notice_id(data)
+        if notice_id is None:
+            return {"ok": False, "error": "notice must be a notice id"}
+        with session_scope() as session:
+            user = _signed_in_user(session)
+            if user is None:
+                disconnect()
+                return {"ok": False, "error": "unauthorized"}
+            try:
+                urgent.get(session, user, notice_id)  # out of the user's areas looks missing
+            except DomainError:
+                return {"ok": False, "error": "not_found"}
+        join_room(f"urgent:{notice_id}")
+        return {"ok": True}
+
+    def on_unwatch(self, data: Any = None) -> dict[str, Any]:
+        notice_id = _notice_id(data)
+        if notice_id is not None:
+            leave_room(f"urgent:{notice_id}")
+        return {"ok": notice_id is not None}
+
+
+def _notice_id(data: Any) -> int | None:
+    value = data.get("notice") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**63 - 1:
+        return None
+    return value
+
 
 def register(socketio: Any) -> None:
     socketio.on_namespace(DeviceNamespace(DEVICE_NAMESPACE))
+    socketio.on_namespace(AdminNamespace(ADMIN_NAMESPACE))

@@ -24,13 +24,14 @@ from signage_layouts import dates
 ROOT = Path(__file__).resolve().parent
 STATIC_DIR = ROOT / "static"
 LAYOUT_DIR = ROOT / "layouts"
-BOARD_KINDS = ("notice", "table", "echo_wall")
+BOARD_KINDS = ("notice", "table", "echo_wall", "urgent")
 REQUIRED_LAYOUT_KEYS = {"name", "title", "orientation", "width", "height", "touch"}
 # The files a screen needs to run the player offline, relative to STATIC_DIR.
 PLAYER_FILES = (
     "player.css",
     "player.js",
     "vendor/socket.io.min.js",
+    "vendor/qrcode-generator.js",
     "fonts/NotoSansSC-Regular-GB2312.woff2",
     "fonts/NotoSansSC-Bold-GB2312.woff2",
 )
@@ -84,6 +85,7 @@ def _env() -> SandboxedEnvironment:
     # Dates only through signage_layouts.dates, in the zone the board data carries.
     env.filters["cn_date"] = dates.cn_date
     env.filters["cn_period"] = dates.cn_period
+    env.filters["cn_datetime"] = dates.cn_datetime
     return env
 
 
@@ -113,29 +115,34 @@ def layout_for(device_kind: str, orientation: str) -> str:
     return "portrait" if orientation == "portrait" else "landscape"
 
 
-# Each board is rendered once per content with a slot for the QR code, then shared by all
-# screens showing it; only the QR (which names the screen) differs between them. The slot
-# is markup that user text can never produce (it is escaped, or sanitised by nh3).
-_QR_SLOT = "<sunwall-qr-slot></sunwall-qr-slot>"
+# A board is rendered once per content and shared by every screen that shows it. Its QR
+# code names the screen, so the board carries an empty slot that the player fills from
+# the manifest's `qr_url` (previews ask for the code to be drawn in on the server). The
+# slot is markup that user text can never produce (it is escaped, or sanitised by nh3).
+QR_SLOT = '<div class="qr-slot" aria-label="二维码"></div>'
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=2048)
 def _board_shell(kind: str, fields_json: str) -> str:
     fields = json.loads(fields_json)
     if fields.get("body_html"):
         # Already sanitised by the server (nh3); mark it so autoescape keeps the tags.
         fields["body_html"] = Markup(fields["body_html"])
-    return _env().get_template(f"{kind}.html").render(**fields, qr=Markup(_QR_SLOT))
+    return _env().get_template(f"{kind}.html").render(**fields, qr=Markup(QR_SLOT))
 
 
 def render_board(kind: str, data: dict[str, Any]) -> str:
-    """A board's HTML from its data; `data["qr_url"]` becomes the inline QR code and
-    `data["timezone"]` is the township's zone its dates are written in."""
+    """A board's HTML from its data, its dates in `data["timezone"]` (the township's zone).
+
+    Without `data["qr_url"]` the QR code is left as a slot for the player to draw; with it
+    the code is drawn in (still previews). Equal boards return the same string object."""
     if kind not in BOARD_KINDS:
         raise LayoutError(f"unknown board kind {kind!r}")
     fields = {k: v for k, v in data.items() if k != "qr_url"}
     shell = _board_shell(kind, json.dumps(fields, sort_keys=True, ensure_ascii=False))
-    return shell.replace(_QR_SLOT, qr_svg(data["qr_url"]), 1)
+    if data.get("qr_url"):
+        return shell.replace(QR_SLOT, qr_svg(data["qr_url"]), 1)
+    return shell
 
 
 @cache

@@ -93,3 +93,27 @@ def admin_datetime(value: Moment | None, zone: str) -> str:
         return ""
     local = to_local(value, zone)
     return f"{local.date().isoformat()} {local.hour:02d}:{local.minute:02d}"
+
+
+WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+
+def cn_day_weekday(value: Moment | dt.date | None, zone: str) -> str:
+    """Schedules, a day in a week: 12月8日（星期二）. A date is taken as a local day."""
+    if value is None or value == "":
+        return ""
+    day = value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else local_day(value, zone)
+    return f"{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）"
+
+
+def cn_day_weekday_time(value: Moment | None, zone: str) -> str:
+    """Schedules, a moment in a week: 12月8日（星期二）19:00."""
+    if not value:
+        return ""
+    local = to_local(value, zone)
+    return f"{cn_day_weekday(local.date(), zone)}{local.hour:02d}:{local.minute:02d}"
+
+
+def clock(minutes: int) -> str:
+    """Minutes after local midnight as a wall-clock time: 1110 → 18:30, 1440 → 24:00 (an end)."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -125,9 +125,11 @@ def settle(page: Page) -> None:
 
 
 def boards(page: Page) -> list[dict[str, Any]]:
-    """Boards of the newest manifest the player holds (the pending one if any)."""
+    """Boards of the newest manifest the player holds (the pending one if any), each with
+    its fetched `html`."""
     return page.evaluate(
-        "() => { const s = window.sunwallPlayer; return (s.pending || s.manifest).boards; }"
+        """() => { const s = window.sunwallPlayer;
+          return (s.pending || s.manifest).boards.map(b => ({...b, html: s.pages[b.content] || ""})); }"""
     )
 
 
@@ -140,8 +142,8 @@ def wait_for_board(
         """([text, prefix]) => {
           const s = window.sunwallPlayer;
           for (const [m, pending] of [[s.pending, true], [s.manifest, false]]) {
-            const b = m && m.boards.find(x => x.id.startsWith(prefix) && x.html.includes(text));
-            if (b) return { board: b, at: performance.now(), pending: pending };
+            const b = m && m.boards.find(x => x.id.startsWith(prefix) && (s.pages[x.content] || "").includes(text));
+            if (b) return { board: {...b, html: s.pages[b.content]}, at: performance.now(), pending: pending };
           }
           return false;
         }""",
@@ -153,15 +155,21 @@ def wait_for_board(
 
 
 def show_board(page: Page, board_id: str) -> None:
-    """Run the player's pending rotation now, aimed at `board_id`.
+    """Run the player's pending rotation now, aimed at `board_id` of what plays now.
 
     The player's own callback runs (`show(index + 1)`): it swaps a pending manifest in and
     renders the board exactly as a timed rotation would; only the wait is skipped.
     """
     ok = page.evaluate(
         """(id) => {
-          const s = window.sunwallPlayer, m = s.pending || s.manifest;
-          const i = m.boards.findIndex(b => b.id === id);
+          const s = window.sunwallPlayer;
+          if (s.pending) { s.manifest = s.pending; s.pending = null; }
+          const now = Date.now(), m = s.manifest;
+          const seg = (m.timeline.find(x => Date.parse(x.from) <= now && now < Date.parse(x.until)) || {loops: ["default"]});
+          const ids = [].concat(...seg.loops.map(k => (m.loops[k] || []).map(i => i.board)));
+          const playing = ids.filter(b => { const x = m.boards.find(y => y.id === b);
+            return x && (!x.from || Date.parse(x.from) <= now) && (!x.until || Date.parse(x.until) > now) && s.pages[x.content]; });
+          const i = playing.indexOf(id);
           const t = window.__sunwallTimers.get(s.timer);
           if (i < 0 || !t) return false;
           s.index = i - 1;

@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from server.clock import FixedClock
-from server.domain import disclosures, feedback, manifests, qrlinks
+from server.domain import disclosures, feedback, qrlinks
 from server.extensions import session_scope
 from server.models import Device, Disclosure
 from signage_layouts import dates
 from tests.conftest import csrf_from
+from tests.test_manifests import build
 
 START = dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.UTC)  # 2026-11-21 00:00 in Beijing
 END = dt.datetime(2026, 12, 20, 16, 0, tzinfo=dt.UTC)  # 2026-12-21 00:00: last day is the 20th
@@ -82,7 +83,7 @@ def posted(make_app, make_world) -> dict[str, Any]:
 
 def screen_boards(app, screen_id: int, zone: str) -> dict[str, str]:
     with app.app_context(), session_scope() as s:
-        manifest = manifests.build_manifest(s, s.get_one(Device, screen_id), SEEN_AT, "http://sunwall.test", SECRET, zone)
+        manifest = build(s, s.get_one(Device, screen_id), SEEN_AT, "http://sunwall.test", SECRET, zone)
     return {b["kind"]: b["html"] for b in manifest["boards"]}
 
 

@@ -24,6 +24,7 @@ from tests.browser import (
     open_player,
     phone_context,
     player_context,
+    settle,
     show_board,
     wait_for_board,
 )
@@ -170,7 +171,7 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
         delay, duration = east.evaluate(
             """() => { const s = window.sunwallPlayer, id = document.getElementById('stage').dataset.boardId;
                        const t = window.__sunwallTimers.get(s.timer);
-                       return [t && t.delay, s.manifest.boards.find(b => b.id === id).duration]; }"""
+                       return [t && t.delay, s.playing.find(x => x.id === id).seconds]; }"""
         )
         assert delay == duration * 1000
     show_board(east, board["id"])
@@ -253,15 +254,12 @@ def test_disclosure_reaches_screen_phone_feedback_and_echo_wall(
     assert west.evaluate("() => window.sunwallPlayer.online")
     assert west_log.nudges == 0, west_log.frames
     assert east_log.nudges >= 3
-    held = west.evaluate("() => [window.sunwallPlayer.manifest, window.sunwallPlayer.pending]")
-    for m in filter(None, held):
-        assert not any(marker in b["html"] for b in m["boards"])
-    direct = requests.get(
-        f"{url}/api/v1/device/manifest",
-        headers={"Authorization": "Bearer " + live.screen("西岭村", "大厅信息屏")["key"]},
-        timeout=10,
-    ).json()
-    assert not any(marker in b["html"] for b in direct["boards"])
+    held = west.evaluate("() => Object.values(window.sunwallPlayer.pages).join('')")
+    assert marker not in held
+    west_key = {"Authorization": "Bearer " + live.screen("西岭村", "大厅信息屏")["key"]}
+    direct = requests.get(f"{url}/api/v1/device/manifest", headers=west_key, timeout=10).json()
+    for b in direct["boards"]:
+        assert marker not in requests.get(url + b["href"], headers=west_key, timeout=10).text
 
 
 # Spaces keep each word short enough to wrap on a 360 px phone: this test is about
@@ -417,10 +415,62 @@ def test_a_board_past_its_posting_period_stops_even_offline(
             ids.add(page.get_attribute("#stage", "data-board-id") or "")
         return ids
 
-    loop_seconds = sum(b["duration"] for b in boards(page)) + 60
+    loop_seconds = sum(b["seconds"] for b in boards(page)) + 60
     assert aid["id"] in seen_over(loop_seconds)  # shown while its period lasts
     context.set_offline(True)
     page.clock.fast_forward(8 * 24 * 3600 * 1000)  # 8 days later, no server
     later = seen_over(loop_seconds)
     assert aid["id"] not in later
     assert len(later) > 1, "the rest of the loop keeps playing"
+
+
+def test_a_screen_switches_to_the_evening_playlist_while_its_server_is_stopped(
+    tmp_path: Path, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """The demo township plays its evening playlist on every hall screen 18:00–21:30. A
+    screen whose server is gone switches to it, and back, from its week of lookahead."""
+    server = LiveServer(tmp_path / "own")
+    server.seed_demo()
+    server.start()
+    try:
+        context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+        contexts.append(context)
+        context.clock.install()
+        page = context.new_page()
+        page.goto(f"{server.url}/player/{server.screen('东山村', '大厅信息屏')['key']}")
+        page.wait_for_function("() => window.sunwallPlayer && window.sunwallPlayer.manifest", polling=100)
+    finally:
+        server.stop()
+
+    manifest = page.evaluate("() => window.sunwallPlayer.manifest")
+    evening_key = next(k for k in manifest["loops"] if k != "default")
+    evening = [i["board"] for i in manifest["loops"][evening_key]]
+    default = [i["board"] for i in manifest["loops"]["default"]]
+    assert set(evening) != set(default)
+
+    zone = ZoneInfo(manifest["timezone"])
+    browser_now = dt.datetime.fromtimestamp(page.evaluate("() => Date.now()") / 1000, zone)
+    six_pm = browser_now.replace(hour=18, minute=0, second=0, microsecond=0)
+    if six_pm <= browser_now + dt.timedelta(minutes=1):
+        six_pm += dt.timedelta(days=1)
+
+    def playing() -> list[str]:
+        return page.evaluate("() => window.sunwallPlayer.playing.map(x => x.id)")
+
+    def go_to(moment: dt.datetime) -> None:
+        page.clock.fast_forward(int((moment.timestamp() - page.evaluate("() => Date.now()") / 1000) * 1000))
+        page.clock.run_for(2_000)  # the once-a-second tick notices the new segment
+
+    go_to(six_pm - dt.timedelta(minutes=1))
+    assert playing() == default
+    go_to(six_pm + dt.timedelta(seconds=5))
+    assert playing() == evening, "the evening playlist did not start at 18:00"
+    assert page.get_attribute("#stage", "data-board-id") in evening
+    assert page.evaluate("() => window.sunwallPlayer.online") is False
+    shown = page.get_attribute("#stage", "data-board-id")
+    qr_url = next(b["qr_url"] for b in manifest["boards"] if b["id"] == shown)
+    # The screen draws the board's QR code itself, offline too.
+    settle(page)
+    assert decode_qr(page.screenshot(path=str(tmp_path / "player-evening-offline.png"))) == [qr_url]
+    go_to(six_pm.replace(hour=21, minute=30) + dt.timedelta(seconds=5))
+    assert playing() == default, "the default loop did not come back at 21:30"

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from server.domain import feedback
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import Feedback, FeedbackStatus
+from tests.test_manifests import build
 
 
 def submit(session, w, area=None, **over):
@@ -79,7 +80,7 @@ def test_inbox_is_scoped_to_the_users_subtree(session, make_world):
 
 def test_feedback_inherits_the_scope_of_its_item_or_screen(session, make_world, now):
     """Defect: internal feedback answered 'public' reached every public screen."""
-    from server.domain import disclosures, manifests
+    from server.domain import disclosures
     from server.domain.disclosures import DraftInput
     from server.models import Scope
 
@@ -101,8 +102,8 @@ def test_feedback_inherits_the_scope_of_its_item_or_screen(session, make_world, 
     assert feedback.echo_wall(session, w.village_a) == []
     assert len(feedback.echo_wall(session, w.village_a, internal=True)) == 2
 
-    public = manifests.build_manifest(session, w.screen_a, now, "http://s.test", b"k")
-    party_room = manifests.build_manifest(session, w.screen_a_internal, now, "http://s.test", b"k")
+    public = build(session, w.screen_a, now)
+    party_room = build(session, w.screen_a_internal, now)
     assert "党员活动室可查阅" not in str(public) and "支部书记处可查阅" not in str(public)
     assert "党员活动室可查阅" in str(party_room)
 

@@ -57,5 +57,6 @@ def test_no_page_loads_anything_from_outside():
     for root in roots:
         for path in root.rglob("*"):
             if path.suffix in {".html", ".css", ".js"} and "vendor" not in path.parts:
-                text = path.read_text(encoding="utf-8")
+                # The SVG namespace is a name, not an address anything is fetched from.
+                text = path.read_text(encoding="utf-8").replace("http://www.w3.org/2000/svg", "")
                 assert "http://" not in text and "https://" not in text and "//cdn" not in text, path

@@ -119,4 +119,14 @@ def _rule(path: str) -> str:
     return rule.replace("{", "<").replace("}", ">")
 
 
-from server.api import admin, audit, devices, disclosures, feedback, meta, openapi  # noqa: E402,F401
+from server.api import (  # noqa: E402,F401
+    admin,
+    audit,
+    devices,
+    disclosures,
+    feedback,
+    meta,
+    openapi,
+    schedules,
+    urgent,
+)

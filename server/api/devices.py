@@ -6,6 +6,8 @@ manifest answers 304 when the screen's ETag is current.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, request, send_from_directory
 
 import signage_layouts
@@ -73,23 +75,49 @@ def enrol(payload: EnrolIn):
     return EnrolOut(device_id=device.id, token=token, name=device.name, site=device.site.name)
 
 
+def _manifest_args(device: Device, moment: dt.datetime) -> tuple:
+    cfg = current_app.config
+    return (
+        db_session(), device, moment, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"],
+        cfg["LOOKAHEAD_DAYS"],
+    )
+
+
 @endpoint("get", "/device/manifest", summary="The screen's manifest (ETag / If-None-Match)", tag="device protocol", auth="device", response=ManifestOut, responses={304: "unchanged", 401: "credential invalid or revoked"})
 def manifest():
     session, moment = db_session(), now()
     device = _device()
-    cfg = current_app.config
-    plan = manifests.plan_manifest(
-        session, device, moment, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"]
-    )
+    # An unchanged screen (the once-a-minute poll) is answered from its stamp.
+    stamp, plan = manifests.known_stamp(*_manifest_args(device, moment))
+    etag = f'"{stamp.version}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        plan = None
+    elif plan is None:
+        plan = manifests.plan_manifest(*_manifest_args(device, moment))
     # A read, then one small write in a transaction of its own (see devices.mark_seen).
     seen = (device.id, device.last_seen_at)
     end_reading()
     devices.mark_seen(session, *seen, moment)
-    etag = f'"{plan.version}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag in request.headers.get("If-None-Match", ""):
+    if plan is None:
+        return "", 304, {"ETag": etag, "Cache-Control": "no-cache"}
+    return plan.render(moment), 200, {"ETag": f'"{plan.version}"', "Cache-Control": "no-cache"}
+
+
+@endpoint("get", "/device/boards/{sha256}", summary="A board's HTML by the sha256 its manifest lists (immutable)", tag="device protocol", auth="device", responses={404: "not a board of this screen's manifest"})
+def board(sha256: str):
+    device = _device()
+    # Only boards of the screen's own manifest: an internal board never reaches a public screen.
+    page = manifests.known_stamp(*_manifest_args(device, now()))[0].pages.get(sha256)
+    if page is None:
+        raise NotFound("没有这块内容。")
+    headers = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "ETag": f'"{sha256}"',
+    }
+    if f'"{sha256}"' in request.headers.get("If-None-Match", ""):
         return "", 304, headers
-    return plan.render(moment), 200, headers
+    return page, 200, headers
 
 
 @endpoint("get", "/device/assets/{path}", summary="A player file listed in the manifest's assets", tag="device protocol", auth="device", responses={404: "not a listed asset"})

@@ -191,14 +191,26 @@ class AssetOut(BaseModel):
 
 
 class BoardOut(BaseModel):
-    id: str
+    id: str = Field(description="d<id> a disclosure, e<area id> the echo wall, u<id> an urgent notice")
     kind: str
     title: str
-    content_hash: str
-    duration: int
+    content: str = Field(description="sha256 of the board's HTML; fetch it from href, cache it forever")
+    href: str
+    seconds: int = Field(description="default time on screen; a loop item may say otherwise")
+    from_: dt.datetime | None = Field(default=None, alias="from", description="show from (posting period)")
     until: dt.datetime | None = Field(default=None, description="stop showing after this, even offline")
-    qr_url: str
-    html: str
+    qr_url: str | None = Field(description="this screen's QR link for the board's slot; none for urgent notices")
+
+
+class LoopItemOut(BaseModel):
+    board: str
+    seconds: int | None = Field(description="overrides the board's default when set")
+
+
+class SegmentOut(BaseModel):
+    from_: dt.datetime = Field(alias="from")
+    until: dt.datetime
+    loops: list[str] = Field(description="keys of `loops` that play one after the other; 'default' when nothing is scheduled")
 
 
 class ManifestOut(BaseModel):
@@ -209,7 +221,11 @@ class ManifestOut(BaseModel):
     layout: str
     timezone: str
     ticker: str
+    sources: dict[str, int] = Field(description="loop revision of each area the screen reads from; a nudge for an area at or below its revision needs no fetch")
     boards: list[BoardOut]
+    loops: dict[str, list[LoopItemOut]]
+    timeline: list[SegmentOut] = Field(description="what plays when, from the start of today for the lookahead days")
+    urgent: list[str] = Field(description="ids of urgent-notice boards: while in their period they interrupt the loop")
     next_change_at: dt.datetime | None
     assets: list[AssetOut]
 

@@ -58,6 +58,21 @@ ACTION_LABELS = {
     "user.enable": N_("启用用户"),
     "user.password_reset": N_("重置密码"),
     "import.apply": N_("批量导入"),
+    "disclosure.default_loop": N_("设置是否进入默认轮播"),
+    "group.create": N_("新建屏幕分组"),
+    "group.edit": N_("修改屏幕分组"),
+    "group.retire": N_("停用屏幕分组"),
+    "playlist.create": N_("新建节目单"),
+    "playlist.edit": N_("修改节目单"),
+    "playlist.retire": N_("停用节目单"),
+    "schedule.create": N_("新建排期"),
+    "schedule.cancel": N_("取消排期"),
+    "urgent.create": N_("起草紧急通知"),
+    "urgent.edit": N_("修改紧急通知"),
+    "urgent.submit": N_("提交紧急通知"),
+    "urgent.approve": N_("批准紧急通知"),
+    "urgent.reject": N_("退回紧急通知"),
+    "urgent.cancel": N_("撤下紧急通知"),
 }
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.domain import access, audit, changes
 from server.domain.errors import NotFound, ValidationFailed
@@ -148,10 +148,11 @@ def enrol(session: Session, code: str, now: dt.datetime) -> tuple[Device, str]:
 def authenticate(session: Session, secret: str | None, now: dt.datetime) -> Device | None:
     if not secret or len(secret) > 200:
         return None
+    # One query for the screen, its site and area: every device request needs all three.
     cred = session.scalar(
-        select(DeviceCredential).where(
-            DeviceCredential.secret_hash == digest(secret), DeviceCredential.revoked_at.is_(None)
-        )
+        select(DeviceCredential)
+        .where(DeviceCredential.secret_hash == digest(secret), DeviceCredential.revoked_at.is_(None))
+        .options(joinedload(DeviceCredential.device).joinedload(Device.site).joinedload(Site.area))
     )
     if cred is None or cred.device.decommissioned_at is not None:
         return None

@@ -285,7 +285,7 @@ def _review(
     )
     if approved:
         disclosure.published_version = version
-        changes.loop_changed(session, disclosure.area, now, internal_only=disclosure.scope is Scope.internal)
+        changes.disclosure_changed(session, disclosure, now)
     session.flush()
     _audit(
         session, user, "disclosure.approve" if approved else "disclosure.reject", disclosure, now, before,

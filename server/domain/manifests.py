@@ -1,60 +1,64 @@
-"""Per-screen manifests: what a screen plays, as data plus pre-rendered boards.
+"""Per-screen manifests: a week of schedule as data, boards fetched by content hash.
 
-`plan_loop` is pure (rows and `now` in, loop and the next moment it changes out).
-`plan_manifest` gathers what one screen may show and computes the manifest's version
-without rendering, so an unchanged manifest (every screen asks once a minute) is a 304
-for the price of two small queries. What an area's screens show is cached per process,
-keyed by the loop revisions of every area the screen reads from (`reach.sources_clause`;
-bumped in the same transaction as every change, see `changes.loop_changed`), so when 180
-screens of a village fetch at once after an approval, the rows are read once and each
-screen adds only its own QR codes.
+A manifest tells a screen everything it needs to play on its own for the lookahead
+window (7 days by default): the boards it may show (each by the sha256 of its HTML, with
+its posting period and the screen's own QR link), the loops that hold them (the area's
+default loop and the playlists scheduled for this screen), the timeline saying which
+loops play when (`timeline.plan_timeline`), and the urgent notices that interrupt it.
+A screen offline for days therefore switches playlists and dayparts and takes items
+down on time from its cache.
+
+Boards hold nothing that names a screen: the player draws each board's QR code from the
+manifest's `qr_url`, so one rendered board serves every screen and is cached forever
+(`board_html`). What an area's screens share (`AreaLoop`) is built once per process and
+keyed by the loop revisions of every area a screen in it reads from (`reach`); each
+screen then only filters the entries that reach it and signs its QR links. The version
+(ETag) is the hash of the manifest without `generated_at`, stable between changes and
+across local midnight only when nothing moved, so an unchanged manifest is a cheap 304.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 import signage_layouts
-from server.domain import content, feedback, qrlinks, reach
+from server.domain import content, feedback, qrlinks, reach, schedules, timeline
 from server.models import (
     Area,
+    Audience,
+    BoardKind,
     Device,
+    DeviceGroup,
     Disclosure,
     DisclosureKind,
     DisclosureStatus,
     DisclosureVersion,
     LoopRevision,
+    Playlist,
+    ScheduleEntry,
+    Scope,
+    TargetKind,
+    UrgentNotice,
+    UrgentStatus,
 )
+from server.models.schedules import device_group_members
+from signage_layouts import dates
 
-BOARD_SECONDS = {"notice": 15, "table": 20, "echo_wall": 20}
-
-
-@dataclass(frozen=True)
-class LoopCandidate:
-    disclosure_id: int
-    valid_from: dt.datetime
-    valid_to: dt.datetime | None
-
-
-def plan_loop(
-    candidates: list[LoopCandidate], now: dt.datetime
-) -> tuple[list[LoopCandidate], dt.datetime | None]:
-    """Those in effect at `now` (newest first kept in input order) and the next change time."""
-    shown = [c for c in candidates if c.valid_from <= now and (c.valid_to is None or c.valid_to > now)]
-    edges = [c.valid_from for c in candidates if c.valid_from > now]
-    edges += [c.valid_to for c in shown if c.valid_to is not None]
-    return shown, min(edges) if edges else None
+BOARD_SECONDS = {"notice": 15, "table": 20, "echo_wall": 20, "urgent": 30}
+LOOKAHEAD_DAYS = 7
+BOARD_URL = "/api/v1/device/boards/{sha256}"
 
 
 def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
-    """What the board template needs, except the QR URL (which names the screen)."""
+    """What the board template needs."""
     return {
         "title": version.title,
         "kind": disclosure.kind.value,
@@ -69,122 +73,320 @@ def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict
     }
 
 
-def _spec(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
+def disclosure_board(
+    disclosure: Disclosure, version: DisclosureVersion, qr_url: str, timezone: str
+) -> dict[str, Any]:
+    """One disclosure version as a still board with its QR code drawn in (previews)."""
+    data = {**_disclosure_data(disclosure, version), "qr_url": qr_url, "timezone": timezone}
     return {
         "id": f"d{disclosure.id}",
         "kind": disclosure.kind.value,
         "title": version.title,
-        "content_hash": version.content_hash,
-        "duration": BOARD_SECONDS[disclosure.kind.value],
-        "until": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
-    }
-
-
-def disclosure_board(
-    disclosure: Disclosure, version: DisclosureVersion, qr_url: str, timezone: str
-) -> dict[str, Any]:
-    """One disclosure version as a board, its dates in `timezone` (previews use this too)."""
-    data = {**_disclosure_data(disclosure, version), "qr_url": qr_url, "timezone": timezone}
-    return {
-        **_spec(disclosure, version),
         "qr_url": qr_url,
         "html": signage_layouts.render_board(data["kind"], data),
     }
 
 
+# --------------------------------------------------------------------------- shared part
+
+
 @dataclass(frozen=True)
-class CachedBoard:
-    candidate: LoopCandidate
-    spec: dict[str, Any]
-    data: dict[str, Any]
+class Board:
+    """A rendered board as every screen of an area shows it."""
+
+    id: str
+    kind: str
+    title: str
+    sha256: str
+    valid_from: dt.datetime | None
+    valid_to: dt.datetime | None
+    qr: tuple[str, int] | None  # (QR kind, board id); the screen id is added per screen
+    html: str = field(repr=False, compare=False)
+    names: tuple[str, ...] = ()  # names shown besides the content (area, category, item)
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    entry_id: int
+    playlist_id: int
+    target: tuple[TargetKind, int]
+    audience: Audience
+    rule: timeline.Rule
+
+
+@dataclass(frozen=True)
+class UrgentRow:
+    id: int
+    target: tuple[TargetKind, int]
+    audience: Audience
+    board: Board
 
 
 @dataclass(frozen=True)
 class AreaLoop:
-    """Everything an area's screens of one scope show, without per-screen parts."""
+    """Everything the screens of one area and scope share, without per-screen parts."""
 
     built_at: dt.datetime
-    boards: tuple[CachedBoard, ...]
-    echo: dict[str, Any]
+    revisions: tuple[tuple[int, int], ...]  # (area id, loop revision) the loop was built at
+    boards: dict[str, Board]
+    default: tuple[str, ...]  # the default loop: board ids in order, the echo wall last
+    playlists: dict[int, tuple[tuple[str, int | None], ...]]  # playlist → (board id, seconds)
+    entries: tuple[EntryRow, ...]
+    urgent: tuple[UrgentRow, ...]
+    groups: dict[int, frozenset[int]]  # device group → its screens
+    timelines: OrderedDict[tuple[Any, ...], timeline.Timeline] = field(default_factory=OrderedDict)
+    stamps: dict[tuple[Any, ...], Stamp] = field(default_factory=dict)  # per screen, see `Stamp`
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What one screen's manifest is, kept while nothing can change it: between `built_at`
+    and its next change, on this area loop, for this screen as it was. Enough to answer an
+    unchanged poll (304) and a board fetch without planning the manifest again."""
+
+    version: str
+    built_at: dt.datetime
+    until: dt.datetime
+    pages: dict[str, str]  # sha256 → HTML of the boards the screen may fetch
 
 
 _AREA_LOOPS: OrderedDict[tuple[Any, ...], AreaLoop] = OrderedDict()
 _AREA_LOOPS_MAX = 512
-_area_loops_lock = threading.Lock()
+_lock = threading.Lock()
 
 
-def _build_area_loop(session: Session, area: Area, internal: bool, now: dt.datetime) -> AreaLoop:
-    query = (
-        select(Disclosure)
-        .where(
-            Disclosure.area_id.in_(reach.disclosure_area_ids(area)),
-            Disclosure.status == DisclosureStatus.approved,
-            Disclosure.scope.in_(reach.scopes(internal)),
-            (Disclosure.valid_to.is_(None)) | (Disclosure.valid_to > now),
-        )
-        .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc())
-        .options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))
-    )
-    boards = []
-    for d in session.scalars(query):
+def _rendered(kind: str, data: dict[str, Any]) -> tuple[str, str]:
+    """(sha256, html) of a board; render_board memoises, so equal boards share one string."""
+    page = signage_layouts.render_board(kind, data)
+    return hashlib.sha256(page.encode("utf-8")).hexdigest(), page
+
+
+def _disclosure_boards(session: Session, ids_query: Any, zone: str) -> dict[int, Board]:
+    boards: dict[int, Board] = {}
+    for d in session.scalars(ids_query.options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))):
         version = d.published_version
-        if version is not None:
-            boards.append(
-                CachedBoard(LoopCandidate(d.id, d.valid_from, d.valid_to), _spec(d, version), _disclosure_data(d, version))
-            )
+        if version is None:
+            continue
+        data = {**_disclosure_data(d, version), "timezone": zone}
+        sha, page = _rendered(d.kind.value, data)
+        boards[d.id] = Board(
+            id=f"d{d.id}", kind=d.kind.value, title=version.title, sha256=sha, html=page,
+            valid_from=d.valid_from, valid_to=d.valid_to, qr=("d", d.id),
+            names=(data["area"], data["category"], data["catalogue_item"]),
+        )
+    return boards
+
+
+def _urgent_board(notice: UrgentNotice, zone: str) -> Board:
+    data = {
+        "title": notice.title, "body": notice.body, "area": notice.area.name, "timezone": zone,
+        "starts_at": (notice.starts_at or notice.decided_at or notice.created_at).isoformat(),
+        "ends_at": notice.ends_at.isoformat(),
+    }
+    sha, page = _rendered("urgent", data)
+    return Board(
+        id=f"u{notice.id}", kind="urgent", title=notice.title, sha256=sha, html=page,
+        valid_from=notice.starts_at, valid_to=notice.ends_at, qr=None,
+    )
+
+
+def _build_area_loop(
+    session: Session, area: Area, internal: bool, now: dt.datetime, zone: str, revisions: tuple[tuple[int, int], ...]
+) -> AreaLoop:
+    above = reach.disclosure_area_ids(area)
+    scopes = reach.scopes(internal)
+    live = (
+        Disclosure.status == DisclosureStatus.approved,
+        Disclosure.scope.in_(scopes),
+        (Disclosure.valid_to.is_(None)) | (Disclosure.valid_to > now),
+    )
+    default_boards = _disclosure_boards(
+        session,
+        select(Disclosure)
+        .where(Disclosure.area_id.in_(above), Disclosure.in_default_loop.is_(True), *live)
+        .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc()),
+        zone,
+    )
+    boards = {b.id: b for b in default_boards.values()}
+    default = [b.id for b in default_boards.values()]
+
+    echo_title = f"{area.name}回音壁"
     echo = {
-        "title": f"{area.name}回音壁",
+        "title": echo_title,
         "area": area.name,
+        "timezone": zone,
         "entries": [
             {"kind": e.kind_label, "question": e.question, "answer": e.answer, "answered_at": e.answered_at.isoformat()}
             for e in feedback.echo_wall(session, area, internal=internal)
         ],
     }
-    return AreaLoop(now, tuple(boards), echo)
-
-
-def area_loop(session: Session, area: Area, internal: bool, now: dt.datetime) -> AreaLoop:
-    # Every bump adds one to the sum; the time of the last change is part of the stamp
-    # because a sum alone could come back after a rolled-back transaction.
-    stamp = tuple(
-        session.execute(
-            select(func.count(), func.coalesce(func.sum(LoopRevision.revision), 0), func.max(LoopRevision.changed_at))
-            .select_from(LoopRevision)
-            .join(Area, Area.id == LoopRevision.area_id)
-            .where(reach.sources_clause(area))
-        ).one()
+    sha, page = _rendered("echo_wall", echo)
+    echo_board = Board(
+        id=f"e{area.id}", kind="echo_wall", title=echo_title, sha256=sha, html=page,
+        valid_from=None, valid_to=None, qr=("e", area.id),
     )
-    database = str(session.get_bind().engine.url)
-    key = (database, area.id, area.name, internal, stamp)
-    with _area_loops_lock:
+    boards[echo_board.id] = echo_board
+    default.append(echo_board.id)
+
+    audiences = (Audience.all, Audience.internal) if internal else (Audience.all,)
+    entry_rows = list(
+        session.scalars(
+            select(ScheduleEntry)
+            .join(Playlist, Playlist.id == ScheduleEntry.playlist_id)
+            .where(
+                ScheduleEntry.area_id.in_(above),
+                ScheduleEntry.cancelled_at.is_(None),
+                ScheduleEntry.audience.in_(audiences),
+                Playlist.retired_at.is_(None),
+                (ScheduleEntry.ends_on.is_(None)) | (ScheduleEntry.ends_on >= (now - dt.timedelta(days=1)).date()),
+            )
+            .order_by(ScheduleEntry.id)
+        )
+    )
+    playlists: dict[int, tuple[tuple[str, int | None], ...]] = {}
+    wanted = {e.playlist_id: e.playlist for e in entry_rows}
+    item_ids = {i.disclosure_id for p in wanted.values() for i in p.items if i.disclosure_id is not None}
+    # The scope rule where data leaves the server: an internal item never reaches a public
+    # screen, whatever a playlist says.
+    item_boards = _disclosure_boards(session, select(Disclosure).where(Disclosure.id.in_(item_ids), *live), zone)
+    for playlist_id, playlist in wanted.items():
+        loop: list[tuple[str, int | None]] = []
+        for item in playlist.items:
+            if item.kind is BoardKind.echo_wall:
+                loop.append((echo_board.id, item.duration))
+            elif item.disclosure_id in item_boards:
+                board = item_boards[item.disclosure_id]
+                boards[board.id] = board
+                loop.append((board.id, item.duration))
+        playlists[playlist_id] = tuple(loop)
+    entries = tuple(
+        EntryRow(e.id, e.playlist_id, (e.target_kind, e.target_id), e.audience, schedules.rule_of(e)) for e in entry_rows
+    )
+
+    notices = session.scalars(
+        select(UrgentNotice).where(
+            UrgentNotice.area_id.in_(above),
+            UrgentNotice.status == UrgentStatus.approved,
+            UrgentNotice.scope.in_(scopes),
+            UrgentNotice.ends_at > now,
+        ).order_by(UrgentNotice.id)
+    )
+    urgent = tuple(
+        UrgentRow(
+            n.id, (n.target_kind, n.target_id),
+            Audience.internal if n.scope is Scope.internal else Audience.all, _urgent_board(n, zone),
+        )
+        for n in notices
+    )
+    groups: dict[int, set[int]] = {}
+    for group_id, device_id in session.execute(
+        select(device_group_members.c.group_id, device_group_members.c.device_id)
+        .join(DeviceGroup, DeviceGroup.id == device_group_members.c.group_id)
+        .where(DeviceGroup.area_id.in_(above), DeviceGroup.retired_at.is_(None))
+    ):
+        groups.setdefault(group_id, set()).add(device_id)
+    return AreaLoop(
+        built_at=now, revisions=revisions, boards=boards, default=tuple(default), playlists=playlists,
+        entries=entries, urgent=urgent, groups={g: frozenset(d) for g, d in groups.items()},
+    )
+
+
+def area_loop(session: Session, area: Area, internal: bool, now: dt.datetime, zone: str) -> AreaLoop:
+    rows = session.execute(
+        select(LoopRevision.area_id, LoopRevision.revision, LoopRevision.changed_at)
+        .join(Area, Area.id == LoopRevision.area_id)
+        .where(reach.sources_clause(area))
+        .order_by(LoopRevision.area_id)
+    ).all()
+    revisions = tuple((area_id, revision) for area_id, revision, _ in rows)
+    changed_at = max((row.changed_at for row in rows if row.changed_at is not None), default=None)
+    # The time of the last change is part of the key: revisions alone could come back
+    # after a rolled-back transaction.
+    key = (str(session.get_bind().engine.url), area.id, area.name, area.path, internal, zone, revisions, changed_at)
+    with _lock:
         cached = _AREA_LOOPS.get(key)
         if cached is not None:
             _AREA_LOOPS.move_to_end(key)
     # Items that ended before `built_at` are not in the cache: never answer for an earlier time.
     if cached is not None and cached.built_at <= now:
         return cached
-    built = _build_area_loop(session, area, internal, now)
-    with _area_loops_lock:
+    built = _build_area_loop(session, area, internal, now, zone, revisions)
+    with _lock:
         _AREA_LOOPS[key] = built
         while len(_AREA_LOOPS) > _AREA_LOOPS_MAX:
             _AREA_LOOPS.popitem(last=False)
     return built
 
 
+# --------------------------------------------------------------------------- per screen
+
+
+def _reaches(device: Device, reached: set[tuple[TargetKind, int]], target: tuple[TargetKind, int], audience: Audience) -> bool:
+    return target in reached and reach.audience_reaches(audience, device)
+
+
+def _timeline(loop: AreaLoop, rules: tuple[timeline.Rule, ...], start: dt.datetime, zone: str, days: int) -> timeline.Timeline:
+    key = (tuple(r.entry_id for r in rules), start, days)
+    with _lock:
+        found = loop.timelines.get(key)
+    if found is None:
+        found = timeline.plan_timeline(rules, start, zone, dt.timedelta(days=days))
+        with _lock:
+            loop.timelines[key] = found
+            while len(loop.timelines) > 256:
+                loop.timelines.popitem(last=False)
+    return found
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.UTC).isoformat() if moment is not None else None
+
+
 @dataclass
 class ManifestPlan:
-    """A screen's manifest before its boards are rendered; `version` is its ETag."""
+    """A screen's manifest; `version` is its ETag and `pages` the boards it may fetch."""
 
     version: str
     body: dict[str, Any]
-    board_data: list[dict[str, Any]]
+    pages: dict[str, str]
 
     def render(self, now: dt.datetime) -> dict[str, Any]:
-        boards = [
-            {**spec, "html": signage_layouts.render_board(spec["kind"], data)}
-            for spec, data in zip(self.body["boards"], self.board_data, strict=True)
-        ]
-        return {**self.body, "boards": boards, "version": self.version, "generated_at": now.isoformat()}
+        return {**self.body, "version": self.version, "generated_at": now.isoformat()}
+
+
+def _screen_key(device: Device, member_of: list[int], public_url: str, qr_secret: bytes, lookahead_days: int) -> tuple[Any, ...]:
+    """Everything about the screen its manifest depends on (the area loop is the rest)."""
+    site = device.site
+    return (
+        device.id, device.name, device.kind, device.orientation, device.internal, site.id, site.name,
+        tuple(member_of), public_url, hashlib.sha256(qr_secret).digest(), lookahead_days,
+    )
+
+
+def _member_of(loop: AreaLoop, device: Device) -> list[int]:
+    return [g for g, members in loop.groups.items() if device.id in members]
+
+
+def known_stamp(
+    session: Session,
+    device: Device,
+    now: dt.datetime,
+    public_url: str,
+    qr_secret: bytes,
+    timezone: str = "Asia/Shanghai",
+    lookahead_days: int = LOOKAHEAD_DAYS,
+) -> tuple[Stamp, ManifestPlan | None]:
+    """The screen's current manifest version and boards, planning the manifest only when
+    something may have changed since it was last planned (the plan is returned then)."""
+    loop = area_loop(session, device.site.area, device.internal, now, timezone)
+    key = _screen_key(device, _member_of(loop, device), public_url, qr_secret, lookahead_days)
+    with _lock:
+        stamp = loop.stamps.get(key)
+    if stamp is not None and stamp.built_at <= now < stamp.until:
+        return stamp, None
+    plan = plan_manifest(session, device, now, public_url, qr_secret, timezone, lookahead_days)
+    with _lock:
+        return loop.stamps[key], plan
 
 
 def plan_manifest(
@@ -194,69 +396,96 @@ def plan_manifest(
     public_url: str,
     qr_secret: bytes,
     timezone: str = "Asia/Shanghai",
+    lookahead_days: int = LOOKAHEAD_DAYS,
 ) -> ManifestPlan:
     site, area = device.site, device.site.area
-    loop = area_loop(session, area, device.internal, now)
-    by_id = {b.candidate.disclosure_id: b for b in loop.boards}
-    shown, next_change_at = plan_loop([b.candidate for b in loop.boards], now)
-    specs: list[dict[str, Any]] = []
-    data: list[dict[str, Any]] = []
-    for cand in shown:
-        board = by_id[cand.disclosure_id]
-        qr_url = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("d", cand.disclosure_id, device.id))
-        specs.append({**board.spec, "qr_url": qr_url})
-        # The zone is added per screen, not cached per area: it is part of each board
-        # shell's cache key (render_board), so another zone never reuses a board.
-        data.append({**board.data, "qr_url": qr_url, "timezone": timezone})
-    echo_qr = qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget("e", area.id, device.id))
-    specs.append(
-        {
-            "id": f"e{area.id}",
-            "kind": "echo_wall",
-            "title": loop.echo["title"],
-            "content_hash": content.content_hash(loop.echo),
-            "duration": BOARD_SECONDS["echo_wall"],
-            "until": None,
-            "qr_url": echo_qr,
-        }
-    )
-    data.append({**loop.echo, "qr_url": echo_qr, "timezone": timezone})
-    titles = [str(b["title"]) for b in specs[:-1]][:5]
+    loop = area_loop(session, area, device.internal, now, timezone)
+    member_of = _member_of(loop, device)
+    reached = reach.targets(device, member_of)
+
+    start = dates.day_start(dates.local_day(now, timezone), timezone)
+    end = start + dt.timedelta(days=lookahead_days + 1)
+    entries = [e for e in loop.entries if _reaches(device, reached, e.target, e.audience)]
+    plan = _timeline(loop, tuple(e.rule for e in entries), start, timezone, lookahead_days + 1)
+    playlist_of = {e.entry_id: e.playlist_id for e in entries}
+
+    segments, used = [], set()
+    for seg in plan.segments:
+        if seg.end <= now:
+            continue
+        keys = list(dict.fromkeys(f"p{playlist_of[i]}" for i in seg.entry_ids)) or ["default"]
+        used.update(keys)
+        segments.append({"from": _iso(seg.start), "until": _iso(seg.end), "loops": keys})
+
+    def showable(board: Board) -> bool:
+        return (board.valid_to is None or board.valid_to > now) and (board.valid_from is None or board.valid_from < end)
+
+    loops: dict[str, list[dict[str, Any]]] = {}
+    if "default" in used:
+        loops["default"] = [{"board": b, "seconds": None} for b in loop.default if showable(loop.boards[b])]
+    for key in sorted(used - {"default"}):
+        loops[key] = [
+            {"board": b, "seconds": s} for b, s in loop.playlists.get(int(key[1:]), ()) if showable(loop.boards[b])
+        ]
+    shown = {item["board"] for items in loops.values() for item in items}
+    urgent = [
+        u.board for u in loop.urgent
+        if _reaches(device, reached, u.target, u.audience) and showable(u.board)
+    ]
+
+    boards = [_board_entry(loop.boards[b], device, public_url, qr_secret) for b in sorted(shown)]
+    boards += [_board_entry(b, device, public_url, qr_secret) for b in urgent]
+
+    # The first segment boundary after now (the plan starts at midnight, so its own
+    # `next_change` may be behind us already).
+    edges = [next((t for seg in plan.segments for t in (seg.start, seg.end) if t > now), end)]
+    for board in [loop.boards[b] for b in shown] + urgent:
+        edges += [t for t in (board.valid_from, board.valid_to) if t is not None and t > now]
+    edges.append(start + dt.timedelta(days=1))  # the lookahead window moves on at midnight
+    titles = [loop.boards[b["board"]].title for b in loops.get("default", []) if loop.boards[b["board"]].kind != "echo_wall"][:5]
     ticker = f"欢迎来到{site.name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
     if titles:
         ticker += "　最新公开：" + "；".join(titles)
     body: dict[str, Any] = {
         "device": {
-            "id": device.id,
-            "name": device.name,
-            "kind": device.kind.value,
-            "orientation": device.orientation.value,
-            "internal": device.internal,
+            "id": device.id, "name": device.name, "kind": device.kind.value,
+            "orientation": device.orientation.value, "internal": device.internal,
         },
         "site": {"id": site.id, "name": site.name, "area": area.name},
         "layout": signage_layouts.layout_for(device.kind.value, device.orientation.value),
         "timezone": timezone,
         "ticker": ticker,
-        "boards": specs,
-        "next_change_at": next_change_at.isoformat() if next_change_at else None,
+        "sources": {str(a): r for a, r in loop.revisions},
+        "boards": boards,
+        "loops": loops,
+        "timeline": segments,
+        "urgent": [b.id for b in urgent],
+        "next_change_at": _iso(min(edges)),
         "assets": signage_layouts.player_assets(),
     }
-    # Names a board shows besides its content hash, and the templates themselves, are part
-    # of the version. (The area cache refreshes names only on a loop revision: renaming
-    # anything a board shows must call changes.loop_changed.)
-    shown_names = [[d["area"], d["category"], d["catalogue_item"]] for d in data[:-1]]
-    manifest_version = content.content_hash(
-        {**body, "names": shown_names, "templates": signage_layouts.templates_fingerprint()}
+    names = sorted({n for b in [loop.boards[x] for x in shown] for n in b.names})
+    version = content.content_hash({**body, "names": names, "templates": signage_layouts.templates_fingerprint()})
+    pages = {b.sha256: b.html for b in [loop.boards[x] for x in shown] + urgent}
+    stamp = Stamp(version=version, built_at=now, until=min(edges), pages=pages)
+    with _lock:
+        loop.stamps[_screen_key(device, member_of, public_url, qr_secret, lookahead_days)] = stamp
+    return ManifestPlan(version=version, body=body, pages=pages)
+
+
+def _board_entry(board: Board, device: Device, public_url: str, qr_secret: bytes) -> dict[str, Any]:
+    qr_url = (
+        qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget(board.qr[0], board.qr[1], device.id))
+        if board.qr is not None
+        else None
     )
-    return ManifestPlan(version=manifest_version, body=body, board_data=data)
-
-
-def build_manifest(
-    session: Session,
-    device: Device,
-    now: dt.datetime,
-    public_url: str,
-    qr_secret: bytes,
-    timezone: str = "Asia/Shanghai",
-) -> dict[str, Any]:
-    return plan_manifest(session, device, now, public_url, qr_secret, timezone).render(now)
+    return {
+        "id": board.id,
+        "kind": board.kind,
+        "title": board.title,
+        "content": board.sha256,
+        "href": BOARD_URL.format(sha256=board.sha256),
+        "seconds": BOARD_SECONDS[board.kind],
+        "from": _iso(board.valid_from),
+        "until": _iso(board.valid_to),
+        "qr_url": qr_url,
+    }

@@ -13,9 +13,13 @@ rows, any other screen public rows only; an internal change reaches internal scr
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_
+from collections.abc import Iterable
 
-from server.models import Area, Device, Scope
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from server.models import Area, Audience, Device, DeviceGroup, Scope, Site, TargetKind
+from server.models.schedules import device_group_members
 
 
 def scopes(internal: bool) -> tuple[Scope, ...]:
@@ -61,3 +65,60 @@ def change_rooms(area_path: str, internal_only: bool) -> list[str]:
     rooms = [f"tree:{here}{s}" for s in suffixes]
     rooms += [f"at:{a}{s}" for a in above for s in suffixes]
     return rooms
+
+
+# --------------------------------------------------------------------------- targets
+#
+# A schedule entry or an urgent notice names a target: an area's subtree, a site, a device
+# group or one screen. Its *home* is the area it belongs to (the area itself, the site's
+# area, the group's area, the screen's area). Screens in area S can only be reached by
+# targets homed in S or above it, so the manifest reads the entries and notices homed in
+# `disclosure_area_ids(S)`, and a change to one bumps its home's loop revision: the rooms
+# and the cache key then follow from the functions above, as for any other change.
+
+
+def target_home(session: Session, kind: TargetKind, target_id: int) -> Area | None:
+    """The area a target belongs to, or None when the target does not exist."""
+    if kind is TargetKind.area:
+        return session.get(Area, target_id)
+    if kind is TargetKind.site:
+        site = session.get(Site, target_id)
+        return site.area if site is not None else None
+    if kind is TargetKind.group:
+        group = session.get(DeviceGroup, target_id)
+        return group.area if group is not None else None
+    device = session.get(Device, target_id)
+    return device.site.area if device is not None else None
+
+
+def targets(device: Device, group_ids: Iterable[int]) -> set[tuple[TargetKind, int]]:
+    """Every (kind, id) target that reaches `device` (a member of `group_ids`)."""
+    found = {(TargetKind.area, a) for a in device.site.area.ancestor_ids()}
+    found |= {(TargetKind.site, device.site_id), (TargetKind.device, device.id)}
+    found |= {(TargetKind.group, g) for g in group_ids}
+    return found
+
+
+def audience_reaches(audience: Audience, device: Device) -> bool:
+    return audience is Audience.all or device.internal
+
+
+def target_devices(session: Session, kind: TargetKind, target_id: int, audience: Audience) -> list[Device]:
+    """The screens in service that a target reaches (for delivery receipts and week views)."""
+    query = select(Device).join(Site, Site.id == Device.site_id).where(Device.decommissioned_at.is_(None))
+    if kind is TargetKind.area:
+        home = session.get(Area, target_id)
+        if home is None:
+            return []
+        query = query.join(Area, Area.id == Site.area_id).where(Area.path.startswith(home.path, autoescape=True))
+    elif kind is TargetKind.site:
+        query = query.where(Device.site_id == target_id)
+    elif kind is TargetKind.group:
+        query = query.join(device_group_members, device_group_members.c.device_id == Device.id).where(
+            device_group_members.c.group_id == target_id
+        )
+    else:
+        query = query.where(Device.id == target_id)
+    if audience is Audience.internal:
+        query = query.where(Device.internal.is_(True))
+    return list(session.scalars(query.order_by(Device.site_id, Device.id)))

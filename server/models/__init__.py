@@ -21,6 +21,16 @@ from server.models.disclosures import (
 )
 from server.models.feedback import Feedback, FeedbackAnswer, FeedbackKind, FeedbackStatus
 from server.models.loops import LoopRevision
+from server.models.schedules import (
+    Audience,
+    BoardKind,
+    DeviceGroup,
+    Playlist,
+    PlaylistItem,
+    ScheduleEntry,
+    TargetKind,
+)
+from server.models.urgent import UrgentNotice, UrgentReceipt, UrgentStatus
 from server.models.users import ApiToken, RecoveryCode, Role, RoleGrant, User, UserSession
 
 __all__ = [
@@ -29,4 +39,6 @@ __all__ = [
     "DisclosureStatus", "DisclosureVersion", "EnrolmentCode", "Feedback", "FeedbackAnswer",
     "FeedbackKind", "FeedbackStatus", "LoopRevision", "Orientation", "Review", "ReviewDecision", "Role",
     "RoleGrant", "Scope", "Site", "Timing", "User",
+    "Audience", "BoardKind", "DeviceGroup", "Playlist", "PlaylistItem", "ScheduleEntry", "TargetKind",
+    "UrgentNotice", "UrgentReceipt", "UrgentStatus",
 ]

@@ -49,6 +49,8 @@ class Disclosure(Base):
     published_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("disclosure_versions.id", use_alter=True)
     )
+    # Whether the approved item plays in its area's default loop (when nothing is scheduled).
+    in_default_loop: Mapped[bool] = mapped_column(default=True)
 
     area: Mapped[Area] = relationship(lazy="joined")
     catalogue_item: Mapped[CatalogueItem] = relationship(lazy="joined")

@@ -14,6 +14,8 @@ from server.web import (  # noqa: E402,F401
     disclosures,
     feedback,
     imports,
+    schedules,
     screens,
+    urgent,
     users,
 )

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Optional
 
 import signage_layouts
 from server.clock import now
-from server.domain import disclosures
+from server.domain import disclosures, schedules
 from server.domain.access import can_act
 from server.domain.manifests import disclosure_board
 from server.edge import flashed, onto, refused
@@ -161,6 +161,7 @@ def disclosure_detail(disclosure_id: int):
         can_review=can_act(user, disclosure.area, Role.reviewer)
         and disclosure.status is DisclosureStatus.submitted,
         is_author=user.id in disclosures.authors_of(disclosure, disclosure.latest_version),
+        can_set_loop=can_act(user, disclosure.area, Role.editor) or can_act(user, disclosure.area, Role.reviewer),
     )
 
 
@@ -171,11 +172,11 @@ def disclosure_preview(disclosure_id: int, layout: str):
     disclosure = disclosures.get(db_session(), actor(), disclosure_id)
     if layout not in signage_layouts.layouts():
         abort(404)
-    page = _board_page(disclosure, disclosure.latest_version, layout)
+    page = board_page(disclosure, disclosure.latest_version, layout)
     return page, 200, {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
 
 
-def _board_page(disclosure: Disclosure, version: DisclosureVersion, layout: str) -> str:
+def board_page(disclosure: Disclosure, version: DisclosureVersion, layout: str) -> str:
     """A version as one still board inside `layout`, exactly as the screens render it."""
     qr_url = current_app.config["PUBLIC_URL"].rstrip("/") + "/q/preview"
     board = disclosure_board(disclosure, version, qr_url, local_zone())
@@ -200,7 +201,7 @@ def disclosure_draft_preview() -> Any:
         with refused(lambda err: errors.append(_problem(form, err.field, err.message))):
             disclosure, version = disclosures.preview_draft(db_session(), actor(), _input(form), now())
             meta = signage_layouts.layouts()[layout]
-            return jsonify(html=_board_page(disclosure, version, layout), width=meta["width"], height=meta["height"])
+            return jsonify(html=board_page(disclosure, version, layout), width=meta["width"], height=meta["height"])
     for name, messages in form.errors.items():
         errors += [_problem(form, name, str(m)) for m in messages if name != "csrf_token"]
     return jsonify(errors=errors), 422
@@ -243,6 +244,22 @@ def disclosure_approve(disclosure_id: int):
             s, actor(), disclosure_id, now(), form.comment.data or "", expected
         ),
         _("审核通过，内容已推送到相关屏幕。"),
+    )
+
+
+@web.route("/admin/disclosures/<int:disclosure_id>/default-loop", methods=["POST"])
+@signed_in
+def disclosure_default_loop(disclosure_id: int):
+    """In or out of the area's default loop (editors and reviewers of the area decide)."""
+    choice = request.form.get("in_default_loop", "")
+    if choice not in ("0", "1"):
+        abort(400)
+    joins = choice == "1"
+    return _act(
+        disclosure_id,
+        lambda s: schedules.set_default_loop(s, actor(), disclosure_id, joins, now()),
+        _("已设为进入默认轮播：没有排期时，本区域的屏幕会播放它。") if joins
+        else _("已设为不进入默认轮播：只有排进节目单时才会播放。"),
     )
 
 

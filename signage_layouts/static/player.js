@@ -1,5 +1,12 @@
-/* Sunwall player: rotates the boards of a manifest; the same file runs on the server's
-   /player page and from a kiosk agent's local cache. No framework, no network fonts. */
+/* Sunwall player: plays a manifest's timeline; the same file runs on the server's
+   /player page and from a kiosk agent's local cache. No framework, no network fonts.
+
+   A manifest carries a week of schedule: `timeline` says which loops play when, `loops`
+   list boards, `boards` give each board's content hash, posting period and this screen's
+   QR link, `urgent` names notices that interrupt everything while in their period.
+   Board HTML is fetched by hash and kept (memory and localStorage), so the player goes
+   on switching loops and taking items down on time with the server out of reach. A new
+   manifest is swapped in only once every board it lists is at hand. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("player-config").textContent);
@@ -7,7 +14,12 @@
   var dots = document.getElementById("dots");
   var linkState = document.getElementById("link-state");
   var storeKey = "sunwall.manifest." + (cfg.cacheKey || "default");
-  var state = { manifest: null, pending: null, etag: null, index: -1, timer: null, online: false };
+  var pageKey = "sunwall.board.";
+  var receiptKey = "sunwall.receipts." + (cfg.cacheKey || "default");
+  var state = {
+    manifest: null, pending: null, etag: null, index: -1, timer: null, online: false,
+    pages: {}, playing: [], signature: "", urgentIndex: -1
+  };
   window.sunwallPlayer = state;
 
   function setLink(online) {
@@ -30,26 +42,130 @@
     document.getElementById("clock-date").textContent =
       p.year + "年" + p.month + "月" + p.day + "日 星期" + WEEK[p.weekday];
     document.getElementById("clock-time").textContent = p.hour + ":" + p.minute + ":" + p.second;
+    // The schedule moves on by itself (a daypart, a posting period, an urgent notice).
+    if (state.manifest && !state.needsSetup && signatureAt(state.manifest, Date.now()) !== state.signature) {
+      show(0);
+    }
+  }
+
+  // ------------------------------------------------------------------ what plays now
+
+  function within(item, now) {
+    return (!item.from || Date.parse(item.from) <= now) && (!item.until || Date.parse(item.until) > now);
+  }
+
+  function boardsById(m) {
+    var out = {};
+    m.boards.forEach(function (b) { out[b.id] = b; });
+    return out;
+  }
+
+  // The loops in effect: the timeline segment holding `now`; past its end (offline longer
+  // than the lookahead) the last known segment goes on.
+  function loopsAt(m, now) {
+    var segs = m.timeline || [];
+    for (var i = 0; i < segs.length; i++) {
+      if (within(segs[i], now)) return segs[i].loops;
+    }
+    return segs.length ? segs[segs.length - 1].loops : ["default"];
+  }
+
+  function urgentAt(m, now) {
+    var byId = boardsById(m);
+    return (m.urgent || []).map(function (id) { return byId[id]; })
+      .filter(function (b) { return b && within(b, now) && state.pages[b.content]; });
+  }
+
+  function playlistAt(m, now) {
+    var byId = boardsById(m), out = [];
+    loopsAt(m, now).forEach(function (key) {
+      (m.loops[key] || []).forEach(function (item) {
+        var b = byId[item.board];
+        if (b && within(b, now) && state.pages[b.content]) {
+          out.push({ id: b.id, board: b, seconds: item.seconds || b.seconds });
+        }
+      });
+    });
+    return out;
+  }
+
+  function signatureAt(m, now) {
+    var urgent = urgentAt(m, now).map(function (b) { return b.id; });
+    if (urgent.length) return "u:" + urgent.join(",");
+    return m.version + ":" + playlistAt(m, now).map(function (x) { return x.id; }).join(",");
+  }
+
+  // ------------------------------------------------------------------ board content
+
+  function remember(sha, html) {
+    state.pages[sha] = html;
+    try { localStorage.setItem(pageKey + sha, html); } catch (e) { /* quota: memory only */ }
+  }
+
+  function recall(sha) {
+    if (state.pages[sha]) return true;
+    try {
+      var html = localStorage.getItem(pageKey + sha);
+      if (html) { state.pages[sha] = html; return true; }
+    } catch (e) { /* unreadable: fetch again */ }
+    return false;
+  }
+
+  function fetchBoard(b) {
+    var headers = {};
+    if (cfg.token) headers["Authorization"] = "Bearer " + cfg.token;
+    return fetch(b.href, { headers: headers }).then(function (res) {
+      if (!res.ok) throw new Error("board " + res.status);
+      return res.text();
+    }).then(function (html) { remember(b.content, html); });
+  }
+
+  // Boards no manifest needs any more leave localStorage.
+  function prune(m) {
+    var keep = {};
+    m.boards.forEach(function (b) { keep[pageKey + b.content] = true; });
+    try {
+      for (var i = localStorage.length - 1; i >= 0; i--) {
+        var k = localStorage.key(i);
+        if (k && k.indexOf(pageKey) === 0 && !keep[k]) localStorage.removeItem(k);
+      }
+    } catch (e) { /* nothing to do */ }
+    Object.keys(state.pages).forEach(function (sha) { if (!keep[pageKey + sha]) delete state.pages[sha]; });
+  }
+
+  // ------------------------------------------------------------------ manifests
+
+  function accept(manifest, fromCache) {
+    var missing = manifest.boards.filter(function (b) { return !recall(b.content); });
+    if (missing.length && !fromCache) {
+      return Promise.all(missing.map(fetchBoard)).then(function () { install(manifest); });
+    }
+    install(manifest);
+    return Promise.resolve();
   }
 
   // ?board=<id> starts the loop at that board (previews, screenshots).
   var startBoard = new URLSearchParams(location.search).get("board");
 
-  function accept(manifest) {
+  function install(manifest) {
     if (!state.manifest) {
       state.manifest = manifest;
-      var first = manifest.boards.findIndex(function (b) { return b.id === startBoard; });
+      var first = playlistAt(manifest, Date.now()).findIndex(function (x) { return x.id === startBoard; });
+      state.signature = "";
       show(first > 0 ? first : 0);
     }
     else { state.pending = manifest; }  // swapped in at the next rotation
     document.getElementById("site-name").textContent = manifest.site.name;
-    // The loop changes by itself when an item starts or ends: ask again just after.
     clearTimeout(state.changeTimer);
     if (manifest.next_change_at) {
       var wait = Date.parse(manifest.next_change_at) - Date.now() + 1000;
       if (wait > 0 && wait < 2147483647) state.changeTimer = setTimeout(fetchManifest, wait);
     }
     try { localStorage.setItem(storeKey, JSON.stringify(manifest)); } catch (e) { /* quota: keep playing */ }
+    noteUrgent(manifest, "received");
+    if (state.index < 0 || state.signature.indexOf("u:") === 0 || signatureAt(manifest, Date.now()).indexOf("u:") === 0) {
+      show(0);  // nothing shown yet, or an urgent notice starts or ends: at once
+    }
   }
 
   // A new player bundle or another layout needs a fresh page: reload at the next rotation.
@@ -71,10 +187,22 @@
       if (!cfg.socket) setLink(res.ok || res.status === 304);
       if (res.status === 304) return;
       if (!res.ok) throw new Error("manifest " + res.status);
-      state.etag = res.headers.get("ETag");
-      return res.json().then(function (m) { noteUpgrade(m); accept(m); });
+      var etag = res.headers.get("ETag");
+      return res.json().then(function (m) {
+        noteUpgrade(m);
+        return accept(m, false).then(function () { state.etag = etag; });
+      });
     }, function (err) { state.lastAnswer = "unreachable"; throw err; })
       .catch(function () { if (!cfg.socket) setLink(false); });
+  }
+
+  // A nudge names the area that changed and its new revision: a manifest that already
+  // lists that revision is current, and nothing is fetched.
+  function onNudge(nudge) {
+    var m = state.pending || state.manifest;
+    if (m && nudge && m.sources && nudge.area !== undefined &&
+        (m.sources[String(nudge.area)] || 0) >= nudge.revision) return;
+    fetchManifest();
   }
 
   // The server no longer accepts this screen's key (it was replaced or revoked): stop the
@@ -94,6 +222,59 @@
     document.body.replaceChildren(message);
   }
 
+  // ------------------------------------------------------------------ receipts
+
+  // Receipts for urgent notices: "received" when the manifest holding one arrives,
+  // "shown" when it is on screen. Each is sent once; unsent ones wait in localStorage.
+  function loadReceipts() {
+    try { return JSON.parse(localStorage.getItem(receiptKey)) || { sent: {}, queue: [] }; }
+    catch (e) { return { sent: {}, queue: [] }; }
+  }
+  function saveReceipts(r) {
+    try { localStorage.setItem(receiptKey, JSON.stringify(r)); } catch (e) { /* memory only */ }
+  }
+  var receipts = loadReceipts();
+
+  function noteReceipt(id, what) {
+    var key = id + ":" + what;
+    if (receipts.sent[key]) return;
+    receipts.sent[key] = true;
+    receipts.queue.push({ notice: Number(id.slice(1)), state: what, at: new Date().toISOString() });
+    saveReceipts(receipts);
+    flushReceipts();
+  }
+
+  function noteUrgent(m, what) {
+    (m.urgent || []).forEach(function (id) { noteReceipt(id, what); });
+  }
+
+  function flushReceipts() {
+    if (!receipts.queue.length || state.flushing) return;
+    var batch = receipts.queue.slice(0, 100);
+    var done = function () {
+      receipts.queue = receipts.queue.slice(batch.length);
+      saveReceipts(receipts);
+      state.flushing = false;
+      if (receipts.queue.length) flushReceipts();
+    };
+    state.flushing = true;
+    if (state.socket && state.socket.connected) {
+      state.socket.timeout(10000).emit("receipt", { receipts: batch }, function (err, answer) {
+        if (!err && answer && answer.ok) done(); else state.flushing = false;
+      });
+      return;
+    }
+    var headers = { "Content-Type": "application/json" };
+    if (cfg.token) headers["Authorization"] = "Bearer " + cfg.token;
+    fetch(cfg.receiptsUrl || "/api/v1/device/receipts", {
+      method: "POST", headers: headers, body: JSON.stringify({ receipts: batch })
+    }).then(function (res) {
+      if (res.ok || res.status === 422) done(); else state.flushing = false;
+    }, function () { state.flushing = false; });
+  }
+
+  // ------------------------------------------------------------------ drawing
+
   function renderDots(count, active) {
     dots.innerHTML = "";
     for (var i = 0; i < count; i++) {
@@ -103,23 +284,62 @@
     }
   }
 
+  // Each screen draws its own QR code into the board's slot (the board is shared).
+  function drawQr(url) {
+    var slot = stage.querySelector(".qr-slot");
+    if (!slot || !url || !window.qrcode) return;
+    var code = window.qrcode(0, "M");
+    code.addData(url);
+    code.make();
+    var n = code.getModuleCount(), quiet = 4, size = n + 2 * quiet, d = "";
+    for (var y = 0; y < n; y++) {
+      for (var x = 0; x < n; x++) {
+        if (!code.isDark(y, x)) continue;
+        var start = x;
+        while (x + 1 < n && code.isDark(y, x + 1)) x++;
+        d += "M" + (start + quiet) + " " + (y + quiet) + "h" + (x - start + 1) + "v1h-" + (x - start + 1) + "z";
+      }
+    }
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "qr");
+    svg.setAttribute("viewBox", "0 0 " + size + " " + size);
+    svg.setAttribute("shape-rendering", "crispEdges");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "二维码");
+    var bg = document.createElementNS(ns, "rect");
+    bg.setAttribute("width", size); bg.setAttribute("height", size); bg.setAttribute("fill", "#fff");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d); path.setAttribute("fill", "#000");
+    svg.appendChild(bg); svg.appendChild(path);
+    slot.replaceWith(svg);
+  }
+
   function show(index) {
     clearTimeout(state.timer);
     if (state.reloadPending) { location.reload(); return; }
-    if (state.pending) { state.manifest = state.pending; state.pending = null; }
-    // A board whose posting period ended is skipped even while the server is out of reach.
+    if (state.pending) { state.manifest = state.pending; state.pending = null; prune(state.manifest); }
     var m = state.manifest, now = Date.now();
-    var boards = m.boards.filter(function (b) { return !b.until || Date.parse(b.until) > now; });
-    if (!boards.length) return;
-    state.index = index % boards.length;
-    var board = boards[state.index];
+    if (!m) return;
+    state.signature = signatureAt(m, now);
+    var urgent = urgentAt(m, now);
+    document.body.classList.toggle("urgent-on", urgent.length > 0);
+    var list = urgent.length
+      ? urgent.map(function (b) { return { id: b.id, board: b, seconds: b.seconds }; })
+      : playlistAt(m, now);
+    state.playing = list;
+    if (!list.length) { state.index = -1; return; }
+    state.index = index % list.length;
+    var item = list[state.index], board = item.board;
     // Board HTML comes from the shared templates: escaped, and sanitised by the server.
-    stage.innerHTML = board.html;
+    stage.innerHTML = state.pages[board.content];
+    drawQr(board.qr_url);
     stage.setAttribute("data-board-id", board.id);
     stage.setAttribute("data-version", m.version);
     document.getElementById("ticker-text").textContent = m.ticker;
-    renderDots(boards.length, state.index);
-    var seconds = scrollLongContent(cfg.boardSeconds || board.duration || 15);
+    renderDots(urgent.length ? 0 : list.length, state.index);
+    if (board.kind === "urgent") noteReceipt(board.id, "shown");
+    var seconds = scrollLongContent(cfg.boardSeconds || item.seconds || 15);
     state.timer = setTimeout(function () { show(state.index + 1); }, seconds * 1000);
   }
 
@@ -155,7 +375,7 @@
       path: s.path, auth: { token: cfg.token }, transports: ["websocket", "polling"],
       reconnectionDelayMax: 30000
     });
-    sock.on("connect", function () { setLink(true); fetchManifest(); });
+    sock.on("connect", function () { setLink(true); fetchManifest(); flushReceipts(); });
     // The server drops a screen's sockets when its credentials change, and refuses a
     // revoked key: ask over HTTP, whose 401 is what decides (see needsSetup).
     sock.on("disconnect", function (reason) {
@@ -168,17 +388,17 @@
       setLink(false);
       if (err && err.message === "unauthorized") fetchManifest();
     });
-    sock.on("manifest_changed", function () { fetchManifest(); });
+    sock.on("manifest_changed", onNudge);
     state.socket = sock;
   }
 
-  tick();
-  state.clock = setInterval(tick, 1000);
   try {
     var saved = localStorage.getItem(storeKey);
-    if (saved) accept(JSON.parse(saved));
+    if (saved) accept(JSON.parse(saved), true);
   } catch (e) { /* a broken copy is simply ignored */ }
+  tick();
+  state.clock = setInterval(tick, 1000);
   fetchManifest();
   if (cfg.socket && window.io) connectSocket();
-  setInterval(fetchManifest, (cfg.pollSeconds || 60) * 1000);
+  setInterval(function () { fetchManifest(); flushReceipts(); }, (cfg.pollSeconds || 60) * 1000);
 })();
