@@ -45,6 +45,8 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         # protected by their own lockout (server.domain.signin).
         "LOGIN_RATE": env("SUNWALL_LOGIN_RATE", "30 per minute;300 per hour"),
         "ENROL_RATE": env("SUNWALL_ENROL_RATE", "10 per minute;50 per hour"),
+        # Per screen credential: a batch holds up to 500 receipts, a screen sends a few.
+        "RECEIPT_RATE": env("SUNWALL_RECEIPT_RATE", "30 per minute;600 per hour"),
         # "" (optional for everyone), "admin" (required of admins) or "all".
         "REQUIRE_2FA": env("SUNWALL_REQUIRE_2FA", ""),
         "TIMEZONE": env("SUNWALL_TIMEZONE", "Asia/Shanghai"),

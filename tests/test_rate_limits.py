@@ -113,7 +113,21 @@ def test_enrolment_codes_cannot_be_guessed_at_speed(app, world):
     assert browser_at(app, "198.51.100.8").post("/api/v1/device/enrol", json={"code": "X"}).status_code == 422
 
 
-@pytest.mark.parametrize("rate", ["FEEDBACK_RATE", "FEEDBACK_SCREEN_RATE", "LOGIN_RATE", "ENROL_RATE"])
+def test_receipt_batches_are_limited_per_screen_not_per_address(app, world, bearer):
+    def screen_key(device):
+        code = app.test_client().post(f"/api/v1/devices/{device.id}/enrolment-codes", headers=bearer("admin"))
+        token = app.test_client().post("/api/v1/device/enrol", json={"code": code.get_json()["code"]}).get_json()["token"]
+        return {"Authorization": "Bearer " + token}
+
+    hall = browser_at(app, "10.30.0.1")  # every screen of the hall behind one address
+    noisy, quiet = screen_key(world.screen_a), screen_key(world.screen_b)
+    answers = [hall.post("/api/v1/device/receipts", json={"receipts": []}, headers=noisy) for _ in range(31)]
+    assert [a.status_code for a in answers[:30]] == [200] * 30  # RECEIPT_RATE: 30 per minute
+    assert answers[30].status_code == 429 and "太频繁" in answers[30].get_json()["message"]
+    assert hall.post("/api/v1/device/receipts", json={"receipts": []}, headers=quiet).status_code == 200
+
+
+@pytest.mark.parametrize("rate", ["FEEDBACK_RATE", "FEEDBACK_SCREEN_RATE", "LOGIN_RATE", "ENROL_RATE", "RECEIPT_RATE"])
 def test_every_rate_is_documented_with_its_default(app, rate):
     from pathlib import Path
 

@@ -23,15 +23,25 @@ from server.api.schemas import (
 from server.clock import now
 from server.domain import devices, manifests
 from server.domain.errors import NotFound, Unauthenticated
+from server.domain.secrets import digest
 from server.edge import end_reading
 from server.extensions import db_session, limiter
 from server.models import Device, Role
 
 
-def _device() -> Device:
+def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.startswith("Bearer ") else None
-    device = devices.authenticate(db_session(), token, now())
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
+def credential_key() -> str:
+    """Which credential a request comes with, for per-screen rate limits (a digest, never the key)."""
+    return digest(_bearer() or "")
+
+
+def current_device() -> Device:
+    """The screen whose credential the request carries, or 401."""
+    device = devices.authenticate(db_session(), _bearer(), now())
     if device is None:
         raise Unauthenticated("屏幕凭据无效或已吊销，请重新注册。")
     return device
@@ -86,7 +96,7 @@ def _manifest_args(device: Device, moment: dt.datetime) -> tuple:
 @endpoint("get", "/device/manifest", summary="The screen's manifest (ETag / If-None-Match)", tag="device protocol", auth="device", response=ManifestOut, responses={304: "unchanged", 401: "credential invalid or revoked"})
 def manifest():
     session, moment = db_session(), now()
-    device = _device()
+    device = current_device()
     # An unchanged screen (the once-a-minute poll) is answered from its stamp.
     stamp, plan = manifests.known_stamp(*_manifest_args(device, moment))
     etag = f'"{stamp.version}"'
@@ -105,7 +115,7 @@ def manifest():
 
 @endpoint("get", "/device/boards/{sha256}", summary="A board's HTML by the sha256 its manifest lists (immutable)", tag="device protocol", auth="device", responses={404: "not a board of this screen's manifest"})
 def board(sha256: str):
-    device = _device()
+    device = current_device()
     # Only boards of the screen's own manifest: an internal board never reaches a public screen.
     page = manifests.known_stamp(*_manifest_args(device, now()))[0].pages.get(sha256)
     if page is None:
@@ -122,7 +132,7 @@ def board(sha256: str):
 
 @endpoint("get", "/device/assets/{path}", summary="A player file listed in the manifest's assets", tag="device protocol", auth="device", responses={404: "not a listed asset"})
 def asset(path: str):
-    _device()
+    current_device()
     if path not in {a["path"] for a in signage_layouts.player_assets()}:
         raise NotFound("没有这个文件。")
     return send_from_directory(signage_layouts.STATIC_DIR, path, max_age=86400)

@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 from pydantic import AwareDatetime, BaseModel, Field
 
 from server.api import current_actor, endpoint
-from server.api.devices import _device
+from server.api.devices import credential_key, current_device
 from server.api.schemas import DatabaseId, Strict
 from server.clock import now
 from server.domain import devices, urgent
 from server.domain.errors import ValidationFailed
-from server.extensions import db_session
+from server.extensions import db_session, limiter
 from server.inputs import parse_body
 from server.models import Scope, TargetKind, UrgentNotice, UrgentStatus
 from signage_layouts import dates
@@ -268,10 +268,11 @@ def urgent_delivery(notice_id: int):
     return delivery_out(urgent.delivery(db_session(), current_actor(), notice_id, moment), moment)
 
 
-@endpoint("post", "/device/receipts", summary="A screen's urgent-notice receipts (store and forward)", tag="device protocol", auth="device", body=UrgentReceiptsIn, response=UrgentReceiptsOut, responses={401: "credential invalid or revoked", 422: "a receipt is malformed (the field is named)"})
+@endpoint("post", "/device/receipts", summary="A screen's urgent-notice receipts (store and forward)", tag="device protocol", auth="device", body=UrgentReceiptsIn, response=UrgentReceiptsOut, responses={401: "credential invalid or revoked", 422: "a receipt is malformed (the field is named)", 429: "too many batches from this screen"})
+@limiter.limit(lambda: current_app.config["RECEIPT_RATE"], key_func=lambda: "screen:" + credential_key())
 def device_receipts(payload: UrgentReceiptsIn):
     session, moment = db_session(), now()
-    device = _device()
+    device = current_device()
     items = [urgent.ReceiptItem(r.notice, r.state, r.at) for r in payload.receipts]
     accepted = urgent.record_receipts(session, device, items, moment)
     devices.mark_seen(session, device.id, device.last_seen_at, moment)
