@@ -1,16 +1,40 @@
-"""Push latency: from a reviewer's approval to every affected screen's new manifest.
+"""Push latency: from a reviewer's approval to the new content on every affected screen.
 
-Starts a real Sunwall server (fresh data directory, SQLite, the demo township plus extra
-screens) in one Socket.IO async mode, connects N simulated screens over WebSocket from a
-few worker processes, then approves a notice through the JSON API several times, the way
-an editor and a reviewer do. Each screen notes when the "manifest_changed" nudge arrives
-and when its conditional manifest fetch comes back. Prints latency percentiles, how many
-screens were nudged against how many should have been (screens in other villages must
-hear nothing), connect times and the server's memory. Exits 1 if an expected screen
-missed its nudge, an unaffected one got one or a mode failed; 2 past --timeout. Every
-child process and the temporary directory are removed at the end. See docs/performance.md.
+Starts a real Sunwall server (fresh temporary data directory, SQLite, the demo township
+plus extra screens) and drives a fleet of simulated screens against it: python-socketio
+`AsyncClient`s and aiohttp in one asyncio event loop per worker process (bench/fleet.py),
+so one process holds thousands of screens.
 
-    python bench/push_latency.py --screens 200 --async-mode both --rounds 5
+Three scenarios:
+
+- **approve** (default): 1,000 screens, 9 in 10 of them in 东山村. Round after round an
+  editor drafts and submits a notice for 东山村 and a reviewer approves it through the JSON
+  API. Each screen notes when its "manifest_changed" nudge arrives, fetches its manifest
+  with If-None-Match, then the new board's content, and notes when that has arrived:
+  approve -> nudge and approve -> content on screen, p50/p90/p99/max per round.
+- **urgent**: the same fleet; round after round a scheduler drafts and submits an urgent
+  notice for the whole township 清河镇 (so every screen of the fleet is a recipient) and a
+  reviewer approves it. Each screen fetches its manifest and the notice's board, then
+  sends the receipts "received" and "shown" over its socket as the player does, each
+  acknowledged: approve -> nudge, -> "received" acked, -> "shown" acked. The scheduler
+  then reads the server's delivery report (its counts must match the fleet's) and cancels
+  the notice; the round ends once every screen has a manifest without it.
+- **idle**: N connected screens (10,000 by default) re-check their unchanged manifest
+  (a conditional GET expecting 304) every --check-seconds, spread evenly; the bench
+  reports the server's RSS, its CPU % over the window and the 304 latencies.
+
+`--baseline` runs the same fleet against a bare Flask-SocketIO server under the same
+async mode and launcher (bench/baseline_server.py); `--compare` runs Sunwall and then the
+bare server and prints them side by side. Exits 1 if a screen missed its nudge or its
+content, a screen that should hear nothing was nudged, a socket dropped, a screen never
+connected, an urgent notice's receipt went unacknowledged, the server's delivery report
+disagreed with the fleet, a screen kept a cancelled notice, or a run failed; 2 past
+--timeout. Every child process and the temporary directory are removed at the end. See
+bench/README.md and docs/performance.md.
+
+    python bench/push_latency.py --screens 1000 --rounds 3 --compare
+    python bench/push_latency.py --scenario urgent --screens 1000 --rounds 3 --compare
+    python bench/push_latency.py --scenario idle --screens 10000 --idle-seconds 30 --compare
 """
 
 from __future__ import annotations
@@ -30,38 +54,38 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from functools import partial
-from multiprocessing.connection import Connection
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import requests
-import socketio
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fleet import (  # noqa: E402
+    Awaited,
+    Fleet,
+    FleetOptions,
+    ScreenRecord,
+    ScreenSpec,
+    raise_fd_limit,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMESPACE = "/device"
+BENCH = Path(__file__).resolve().parent
 TARGET_VILLAGE = "东山村"
+# The urgent scenario's target: the township's area subtree holds every village, so every
+# screen of the fleet (东山村 and the "elsewhere" villages alike) is a recipient.
+URGENT_TARGET = "清河镇"
+URGENT_TARGET_MS = 2000  # the issue's target: every receipt within 2 s (p99)
 NOTICE_ITEM = "村级重大事项决策结果"  # a public, ad-hoc catalogue item of the demo
 GEVENT_WORKER = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
-MAX_SCREENS = 2000
+MAX_SCREENS = 20_000
 MAX_ROUNDS = 50
 
 
-# --------------------------------------------------------------------------- set-up
-
-
-@dataclass(frozen=True)
-class ScreenSpec:
-    """One simulated screen: its device, credential, village and whether a nudge is due."""
-
-    device_id: int
-    key: str
-    village: str
-    expected: bool
+# --------------------------------------------------------------------------- servers
 
 
 def free_port() -> int:
@@ -69,6 +93,196 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In a child before exec: ask Linux to send SIGTERM when the benchmark dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class ServerProcess:
+    """A server in a child process: Sunwall or the bare baseline, one async mode, one launcher."""
+
+    def __init__(
+        self, kind: str, data_dir: Path, args: argparse.Namespace, env: dict[str, str]
+    ) -> None:
+        self.kind = kind
+        self.data_dir = data_dir
+        self.async_mode = args.async_mode
+        self.launcher = args.launcher
+        self.root = args.server_root
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections = args.screens + args.http_limit + 200
+        self.threads = args.threads or args.screens + args.http_limit + 50
+        pythonpath = os.pathsep.join(p for p in (str(self.root), os.environ.get("PYTHONPATH")) if p)
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": pythonpath,
+            "SUNWALL_DATA_DIR": str(data_dir),
+            "SUNWALL_PUBLIC_URL": self.url,
+            "SUNWALL_ASYNC_MODE": self.async_mode,
+            "BENCH_ASYNC_MODE": self.async_mode,
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.log = data_dir / f"{kind}-server.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        """Run a `sunwall` command against this data directory and return its output."""
+        out = subprocess.run(
+            [sys.executable, "-m", "server.cli", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"sunwall {' '.join(args)} failed:\n{out.stderr[-2000:]}")
+        return out.stdout
+
+    def command(self) -> tuple[list[str], Path]:
+        """The command line that starts the server, and the directory to start it in."""
+        if self.launcher == "serve":
+            if self.kind == "sunwall":
+                return [
+                    sys.executable,
+                    "-m",
+                    "server.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                ], self.root
+            return [
+                sys.executable,
+                str(BENCH / "baseline_server.py"),
+                "--port",
+                str(self.port),
+            ], BENCH
+        if self.async_mode == "gevent":
+            worker = [
+                "--worker-class",
+                GEVENT_WORKER,
+                "--worker-connections",
+                str(self.connections),
+            ]
+        else:
+            worker = ["--worker-class", "gthread", "--threads", str(self.threads)]
+        app, cwd = (
+            ("server.wsgi:app", self.root)
+            if self.kind == "sunwall"
+            else ("baseline_server:app", BENCH)
+        )
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--log-level",
+            "warning",
+            "--graceful-timeout",
+            "5",
+            *worker,
+            app,
+        ], cwd
+
+    def start(self, timeout: float = 60) -> None:
+        command, cwd = self.command()
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} server exited:\n" + self.log_tail())
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.kind} server did not start:\n" + self.log_tail())
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        tree = self.tree()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for pid in tree[1:]:  # a gunicorn worker that outlived its master
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc = None
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    def tree(self) -> list[int]:
+        """The server's pid and its descendants (gunicorn runs the app in a child)."""
+        if self.proc is None:
+            return []
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        tree, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo += [child for child, parent in parents.items() if parent == pid]
+        return tree
+
+    def app_pid(self) -> int | None:
+        """The process that runs the application (gunicorn's worker, or the server itself)."""
+        tree = self.tree()
+        return (tree[1] if len(tree) > 1 else tree[0]) if tree else None
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server and its children, from /proc/<pid>/status VmRSS."""
+        total = 0
+        for pid in self.tree():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) for line in lines if line.startswith("VmRSS:"))
+        return total / 1024
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server and its children have used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in self.tree():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return total
 
 
 def _add_screens(data_dir: str, target: int, others: int, out: str) -> None:
@@ -105,7 +319,7 @@ def _add_screens(data_dir: str, target: int, others: int, out: str) -> None:
                     session,
                     None,
                     sites[village],
-                    f"压测屏{len(into) + 1:04d}",
+                    f"压测屏{len(into) + 1:05d}",
                     DeviceKind.signage,
                     Orientation.landscape,
                     now,
@@ -123,408 +337,219 @@ def _add_screens(data_dir: str, target: int, others: int, out: str) -> None:
     Path(out).write_text(json.dumps({"screens": chosen}, ensure_ascii=False), encoding="utf-8")
 
 
-def _die_with_parent() -> None:
-    """In a child before exec: ask Linux to send SIGTERM when the benchmark dies."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-class ServerProcess:
-    """A real Sunwall server in a child process: `sunwall serve` or gunicorn, one mode."""
-
-    def __init__(self, data_dir: Path, async_mode: str, launcher: str, threads: int) -> None:
-        self.data_dir = data_dir
-        self.async_mode = async_mode
-        self.launcher = launcher
-        self.threads = threads
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "SUNWALL_DATA_DIR": str(data_dir),
-            "SUNWALL_PUBLIC_URL": self.url,
-            "SUNWALL_ASYNC_MODE": async_mode,
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.log = data_dir / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str) -> str:
-        """Run a `sunwall` command against this data directory and return its output."""
-        out = subprocess.run(
-            [sys.executable, "-m", "server.cli", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"sunwall {' '.join(args)} failed:\n{out.stderr[-2000:]}")
-        return out.stdout
-
-    def command(self) -> list[str]:
-        if self.launcher == "serve":
-            return [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)]
-        worker = (
-            ["--worker-class", GEVENT_WORKER]
-            if self.async_mode == "gevent"
-            else ["--worker-class", "gthread", "--threads", str(self.threads)]
-        )
-        return [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "1",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--log-level",
-            "warning",
-            *worker,
-            "server.wsgi:app",
-        ]
-
-    def start(self, timeout: float = 30) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.command(),
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited:\n" + self.log_tail())
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("server did not start:\n" + self.log_tail())
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
-
-    def _tree(self) -> list[int]:
-        """The server's pid and its descendants (gunicorn runs the app in a child)."""
-        if self.proc is None:
-            return []
-        parents: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-        tree, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            tree.append(pid)
-            todo += [child for child, parent in parents.items() if parent == pid]
-        return tree
-
-    def _status_sum(self, field_name: str) -> int:
-        total = 0
-        for pid in self._tree():
-            try:
-                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-            except OSError:
-                continue
-            for line in lines:
-                if line.startswith(field_name + ":"):
-                    total += int(line.split()[1])
-        return total
-
-    def rss_mib(self) -> float:
-        """Resident memory of the server's processes, from /proc/<pid>/status VmRSS."""
-        return self._status_sum("VmRSS") / 1024
-
-    def thread_count(self) -> int:
-        return self._status_sum("Threads")
-
-    def cpu_seconds(self) -> float:
-        """User plus system CPU time the server's processes have used so far."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in self._tree():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-        return total
-
-
-def prepare(server: ServerProcess, screens: int, others: int) -> list[ScreenSpec]:
-    """Seed the demo township, add screens, and return the ones the benchmark will drive."""
+def prepare_sunwall(server: ServerProcess, screens: int, others: int) -> list[ScreenSpec]:
+    """Seed the demo township, add screens, and return the ones the bench will drive."""
     server.data_dir.mkdir(parents=True, exist_ok=True)
     server.cli("demo", "--no-serve", "--port", str(server.port))
     out = server.data_dir / "bench-screens.json"
-    child = mp.get_context("spawn").Process(
+    ctx = mp.get_context("spawn")
+    child = ctx.Process(
         target=_add_screens, args=(str(server.data_dir), screens - others, others, str(out))
     )
-    child.start()
-    child.join(120)
+    old_path = sys.path[:]
+    sys.path.insert(0, str(server.root))  # the spawned child imports `server` from there
+    try:
+        child.start()
+    finally:
+        sys.path[:] = old_path
+    child.join(900)
     if child.exitcode != 0:
+        if child.is_alive():
+            child.kill()
         raise RuntimeError(f"adding screens failed (exit code {child.exitcode})")
     rows = json.loads(out.read_text(encoding="utf-8"))["screens"]
-    return [ScreenSpec(r["device_id"], r["key"], r["village"], r["expected"]) for r in rows]
+    return [
+        ScreenSpec(r["device_id"], r["key"], r["village"], r["expected"], i)
+        for i, r in enumerate(rows)
+    ]
 
 
-# --------------------------------------------------------------------------- screens
+def prepare_bare(screens: int, others: int) -> list[ScreenSpec]:
+    """Screens of the bare server: any token will do; its first part names the group."""
+    specs = [ScreenSpec(i, f"village.{i}", "village", True, i) for i in range(screens - others)]
+    specs += [
+        ScreenSpec(i, f"elsewhere.{i}", "elsewhere", False, i)
+        for i in range(screens - others, screens)
+    ]
+    return specs
 
 
-class SimulatedScreen:
-    """A screen as the player behaves: listen on /device, refetch the manifest on a nudge."""
+# --------------------------------------------------------------------------- approvals
 
-    def __init__(
-        self, url: str, spec: ScreenSpec, fetch: bool, changed: threading.Condition
-    ) -> None:
-        self.url = url
-        self.spec = spec
-        self.fetch = fetch
-        self.changed = changed
-        self.etag = ""
-        self.disconnects: list[str] = []
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {spec.key}"
-        # Like a browser, retry a GET once when the server closed the kept-alive connection.
-        self.http.mount("http://", HTTPAdapter(max_retries=Retry(total=1, status=0, redirect=0)))
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.on("manifest_changed", self._on_nudge, namespace=NAMESPACE)
-        self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
-        self.reset()
 
-    def reset(self) -> None:
-        """Forget the last round."""
-        self.nudges = 0
-        self.nudged_at: float | None = None
-        self.fetched_at: float | None = None
-        self.status: int | None = None
-        self.error: str | None = None
-
-    def connect(self, timeout: float) -> float:
-        """Open the socket (WebSocket only, authenticated on /device); return how long it took."""
-        start = time.monotonic()
-        self.sio.connect(
-            self.url,
-            auth={"token": self.spec.key},
-            transports=["websocket"],
-            namespaces=[NAMESPACE],
-            wait_timeout=timeout,
+def _ok(response: requests.Response) -> Any:
+    if response.status_code >= 400:
+        raise RuntimeError(
+            f"{response.request.method} {response.url}: {response.status_code} {response.text[:500]}"
         )
-        return time.monotonic() - start
+    return response.json()
 
-    def prime(self) -> float:
-        """Fetch the first manifest, as a screen does on start; return how long it took."""
-        start = time.monotonic()
-        status = self._get_manifest()
-        if status != 200:
-            raise RuntimeError(f"first manifest answered {status}")
-        return time.monotonic() - start
 
-    def recheck(self) -> float:
-        """Ask again with the ETag, as the player does every minute; expect a 304."""
-        start = time.monotonic()
-        status = self._get_manifest()
-        if status != 304:
-            raise RuntimeError(f"unchanged manifest answered {status}")
-        return time.monotonic() - start
+def _staff(token: str) -> requests.Session:
+    """An HTTP session of a Sunwall user, with their API token."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
 
-    def close(self) -> None:
-        try:
-            self.sio.disconnect()
-        finally:
-            self.http.close()
 
-    def done(self) -> bool:
-        if self.nudged_at is None:
-            return False
-        return not self.fetch or self.fetched_at is not None or self.error is not None
+def _area_id(session: requests.Session, api: str, name: str) -> int:
+    areas = _ok(session.get(api + "/areas", timeout=10))["items"]
+    return int(next(a["id"] for a in areas if a["name"] == name))
 
-    def record(self) -> dict[str, Any]:
-        return {
-            "device_id": self.spec.device_id,
-            "expected": self.spec.expected,
-            "nudges": self.nudges,
-            "nudged_at": self.nudged_at,
-            "fetched_at": self.fetched_at,
-            "status": self.status,
-            "error": self.error,
-            "connected": self.sio.connected,
+
+class SunwallApprovals:
+    """An editor drafts and submits a notice for the target village; a reviewer approves it."""
+
+    def __init__(self, url: str, editor_token: str, reviewer_token: str) -> None:
+        self.url = url + "/api/v1"
+        self.editor = _staff(editor_token)
+        self.reviewer = _staff(reviewer_token)
+        self.area_id = _area_id(self.editor, self.url, TARGET_VILLAGE)
+        catalogue = _ok(self.editor.get(self.url + "/catalogue", timeout=10))
+        items = [i for c in catalogue["categories"] for i in c["items"]]
+        self.item_id = next(i["id"] for i in items if i["title"] == NOTICE_ITEM)
+        self.pending: int | None = None
+
+    def prepare(self, number: int) -> Awaited:
+        """Draft and submit notice `number`; return the board the screens will wait for."""
+        title = f"压测通知第{number}号：村民代表会议决议结果"
+        body = {
+            "area_id": self.area_id,
+            "catalogue_item_id": self.item_id,
+            "title": title,
+            "body": "经村民代表会议表决通过，现将决议结果公开如下。\n\n- 同意实施村道硬化工程",
+            "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
         }
+        created = _ok(self.editor.post(self.url + "/disclosures", json=body, timeout=30))
+        _ok(self.editor.post(f"{self.url}/disclosures/{created['id']}/submit", timeout=30))
+        self.pending = created["id"]
+        return Awaited(board_id=f"d{created['id']}", title=title)
 
-    def _get_manifest(self) -> int:
-        headers = {"If-None-Match": self.etag} if self.etag else {}
-        response = self.http.get(self.url + "/api/v1/device/manifest", headers=headers, timeout=30)
-        if response.status_code == 200:
-            self.etag = response.headers.get("ETag", "")
-        return response.status_code
-
-    def _on_nudge(self, _data: Any = None) -> None:
-        now = time.monotonic()
-        with self.changed:
-            self.nudges += 1
-            first = self.nudged_at is None
-            if first:
-                self.nudged_at = now
-            self.changed.notify_all()
-        if not (first and self.fetch):
-            return
-        status, error = None, None
-        try:
-            status = self._get_manifest()
-        except requests.RequestException as err:
-            error = repr(err)
-        with self.changed:
-            self.fetched_at, self.status, self.error = time.monotonic(), status, error
-            self.changed.notify_all()
-
-    def _on_disconnect(self, reason: Any = "unknown") -> None:
-        self.disconnects.append(str(reason))
-
-
-def all_done(screens: list[SimulatedScreen]) -> bool:
-    """Every one of these screens has heard its nudge and, if it fetches, has its manifest."""
-    return all(s.done() for s in screens)
-
-
-def _screen_worker(
-    conn: Connection,
-    url: str,
-    specs: list[ScreenSpec],
-    concurrency: int,
-    connect_timeout: float,
-    fetch: bool,
-) -> None:
-    """Worker process: drive a share of the screens, answering the orchestrator's commands.
-
-    Commands: ("connect", None), ("prime", None), ("recheck", None), ("arm", None),
-    ("collect", deadline on the shared monotonic clock), ("stop", None). Every command
-    gets exactly one reply.
-    """
-    changed = threading.Condition()
-    screens = [SimulatedScreen(url, spec, fetch, changed) for spec in specs]
-    pool = ThreadPoolExecutor(max_workers=concurrency)
-    conn.send(("ready", None))
-
-    def timed(step: str, screen: SimulatedScreen) -> tuple[int, float | None, str | None]:
-        try:
-            steps = {
-                "connect": lambda: screen.connect(connect_timeout),
-                "prime": screen.prime,
-                "recheck": screen.recheck,
-            }
-            took = steps[step]()
-            return screen.spec.device_id, took, None
-        except Exception as err:  # noqa: BLE001 - any failure is a figure to report
-            return screen.spec.device_id, None, repr(err)
-
-    while True:
-        command, arg = conn.recv()
-        if command in ("connect", "prime", "recheck"):
-            ready = [s for s in screens if command == "connect" or s.sio.connected]
-            conn.send((command, list(pool.map(partial(timed, command), ready))))
-        elif command == "arm":
-            with changed:
-                for screen in screens:
-                    screen.reset()
-            conn.send(("armed", None))
-        elif command == "collect":
-            listening = [s for s in screens if s.spec.expected and s.sio.connected]
-            with changed:
-                changed.wait_for(
-                    partial(all_done, listening), timeout=max(0.0, arg - time.monotonic())
-                )
-            time.sleep(0.3)  # let a stray nudge to an unaffected screen land, if one is coming
-            with changed:
-                records = [s.record() for s in screens]
-            conn.send(("records", records))
-        elif command == "stop":
-            disconnects = [reason for s in screens for reason in s.disconnects]
-            list(pool.map(lambda s: s.close(), screens))
-            pool.shutdown()
-            conn.send(("stopped", disconnects))
-            return
-
-
-class ScreenFleet:
-    """The orchestrator's handle on the worker processes that run the simulated screens."""
-
-    def __init__(
-        self,
-        url: str,
-        specs: list[ScreenSpec],
-        workers: int,
-        concurrency: int,
-        connect_timeout: float,
-        fetch: bool,
-    ) -> None:
-        ctx = mp.get_context("spawn")
-        self.links: list[Connection] = []
-        self.procs: list[Any] = []
-        shares = [specs[i::workers] for i in range(workers)]
-        for share in (s for s in shares if s):
-            mine, theirs = ctx.Pipe()
-            proc = ctx.Process(
-                target=_screen_worker,
-                args=(theirs, url, share, concurrency, connect_timeout, fetch),
-                daemon=True,
+    def publish(self) -> None:
+        """Approve the prepared notice."""
+        done = _ok(
+            self.reviewer.post(
+                f"{self.url}/disclosures/{self.pending}/approve", json={}, timeout=60
             )
-            proc.start()
-            self.links.append(mine)
-            self.procs.append(proc)
-        self.ask_all("ready", None, timeout=60, send=False)
-
-    def ask_all(self, command: str, arg: Any, timeout: float, send: bool = True) -> list[Any]:
-        """Send a command to every worker and gather the replies in worker order."""
-        if send:
-            for link in self.links:
-                link.send((command, arg))
-        replies = []
-        deadline = time.monotonic() + timeout
-        for link in self.links:
-            if not link.poll(max(0.0, deadline - time.monotonic())):
-                raise TimeoutError(f"a screen worker did not answer {command!r} in {timeout:.0f} s")
-            _reply, value = link.recv()
-            replies.append(value)
-        return replies
-
-    def close(self) -> list[str]:
-        """Disconnect every screen and end the workers; return why sockets dropped before."""
-        disconnects: list[str] = []
-        try:
-            disconnects = [r for part in self.ask_all("stop", None, timeout=30) for r in part]
-        except (TimeoutError, OSError, EOFError):
-            pass
-        for proc in self.procs:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(5)
-        return disconnects
+        )
+        if done["status"] != "approved":
+            raise RuntimeError(f"approval left the notice {done['status']}")
 
 
-# --------------------------------------------------------------------------- rounds
+class BareApprovals:
+    """The bare server's stand-in for an approval: one POST that changes the village manifest."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+        self.awaited: Awaited | None = None
+
+    def prepare(self, number: int) -> Awaited:
+        self.awaited = Awaited(
+            board_id=f"d{number}", title=f"压测通知第{number}号：村民代表会议决议结果"
+        )
+        return self.awaited
+
+    def publish(self) -> None:
+        assert self.awaited is not None
+        body = {"board_id": self.awaited.board_id, "title": self.awaited.title, "group": "village"}
+        _ok(self.http.post(self.url + "/bench/publish", json=body, timeout=60))
+
+
+def urgent_title(number: int) -> str:
+    return f"压测紧急通知第{number}号：山洪预警"  # at most 40 characters
+
+
+def _delivered(report: dict[str, Any]) -> dict[str, Any]:
+    """What the bench reads from a delivery report (Sunwall's, or the bare server's)."""
+    screens = report["screens"]
+    return {
+        "summary": report["summary"],
+        "expected": report["expected"],
+        "received": report["received"],
+        "shown": report["shown"],
+        "recipients": [s["id"] for s in screens],
+        "received_ids": [s["id"] for s in screens if s["received_at"]],
+        "shown_ids": [s["id"] for s in screens if s["shown_at"]],
+    }
+
+
+class SunwallUrgent:
+    """A scheduler drafts and submits an urgent notice for the whole township; a reviewer
+    approves it, naming the content hash of the version read; the scheduler reads its
+    delivery report and cancels it."""
+
+    def __init__(self, url: str, scheduler_token: str, reviewer_token: str) -> None:
+        self.url = url + "/api/v1"
+        self.scheduler = _staff(scheduler_token)
+        self.reviewer = _staff(reviewer_token)
+        self.area_id = _area_id(self.scheduler, self.url, URGENT_TARGET)
+        self.pending: dict[str, Any] = {}
+
+    def prepare(self, number: int) -> Awaited:
+        """Draft and submit urgent notice `number`, ending in two hours."""
+        title = urgent_title(number)
+        body: dict[str, Any] = {
+            "area_id": self.area_id,
+            "title": title,
+            "body": "受强降雨影响，今晚至明天有山洪风险。\n请沿河群众注意安全，听从村干部安排转移。\n值班电话：0571-8888 1234",
+            "target_kind": "area",
+            "target_id": self.area_id,
+            "ends_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat(),
+        }
+        created = _ok(self.scheduler.post(self.url + "/urgent-notices", json=body, timeout=30))
+        notice = f"{self.url}/urgent-notices/{created['id']}"
+        self.pending = _ok(self.scheduler.post(notice + "/submit", timeout=30))
+        return Awaited(board_id=f"u{created['id']}", title=title, urgent=True)
+
+    def publish(self) -> None:
+        """Approve the version read (its content hash)."""
+        notice = f"{self.url}/urgent-notices/{self.pending['id']}"
+        body = {"expected_hash": self.pending["content_hash"], "comment": ""}
+        done = _ok(self.reviewer.post(notice + "/approve", json=body, timeout=60))
+        if done["status"] != "approved":
+            raise RuntimeError(f"approval left the urgent notice {done['status']}")
+
+    def delivery(self) -> dict[str, Any]:
+        notice = f"{self.url}/urgent-notices/{self.pending['id']}"
+        return _delivered(_ok(self.scheduler.get(notice + "/delivery", timeout=60)))
+
+    def withdraw(self) -> None:
+        notice = f"{self.url}/urgent-notices/{self.pending['id']}"
+        done = _ok(self.scheduler.post(notice + "/cancel", json={"reason": "压测结束"}, timeout=60))
+        if done["status"] != "cancelled":
+            raise RuntimeError(f"cancelling left the urgent notice {done['status']}")
+
+
+class BareUrgent(BareApprovals):
+    """The bare server's stand-in: one POST puts an urgent board on every manifest (and
+    one takes it off); the delivery report is the bare server's count of receipts."""
+
+    def prepare(self, number: int) -> Awaited:
+        self.awaited = Awaited(board_id=f"u{number}", title=urgent_title(number), urgent=True)
+        return self.awaited
+
+    def _post(self, action: str) -> None:
+        assert self.awaited is not None
+        body = {"board_id": self.awaited.board_id, "title": self.awaited.title, "action": action}
+        _ok(self.http.post(self.url + "/bench/urgent", json=body, timeout=60))
+
+    def publish(self) -> None:
+        self._post("approve")
+
+    def delivery(self) -> dict[str, Any]:
+        assert self.awaited is not None
+        url = f"{self.url}/bench/urgent/{self.awaited.board_id[1:]}/delivery"
+        return _delivered(_ok(self.http.get(url, timeout=60)))
+
+    def withdraw(self) -> None:
+        self._post("cancel")
+
+
+Approvals = SunwallApprovals | BareApprovals | SunwallUrgent | BareUrgent
+
+
+# --------------------------------------------------------------------------- figures
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -536,37 +561,98 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def spread(values: list[float]) -> dict[str, float]:
-    """p50, p95, p99 and max of a list of seconds, in milliseconds."""
+    """p50, p90, p99 and max of a list of seconds, in milliseconds."""
     return {
         "p50": percentile(values, 50) * 1000,
-        "p95": percentile(values, 95) * 1000,
+        "p90": percentile(values, 90) * 1000,
         "p99": percentile(values, 99) * 1000,
-        "max": (max(values) * 1000) if values else math.nan,
+        "max": max(values) * 1000 if values else math.nan,
+        "n": len(values),
     }
+
+
+def _ms(s: dict[str, float]) -> str:
+    return "/".join(
+        "-" if math.isnan(s[k]) else f"{s[k]:.0f}" for k in ("p50", "p90", "p99", "max")
+    )
+
+
+@dataclass
+class UrgentFigures:
+    """An urgent notice's round, beyond the nudge and the content: the receipts the fleet
+    had acknowledged, the server's own delivery report, and the cancellation."""
+
+    received: int  # screens whose "received" receipt was acknowledged
+    shown: int  # screens whose "shown" receipt was acknowledged
+    received_ms: dict[str, float]
+    shown_ms: dict[str, float]
+    server_summary: str  # the delivery report's own sentence
+    server_expected: int  # screens in service the notice reaches, as the server counts them
+    server_received: int
+    server_shown: int
+    not_recipients: int  # fleet screens missing from the server's list of recipients
+    disagree: int  # fleet screens whose receipts the server and the fleet see differently
+    cancel_ms: float  # the cancel request
+    cancel_nudged: int
+    cancel_off: int  # screens holding a manifest without the notice
+    cancel_nudge_ms: dict[str, float]
+    cancel_off_ms: dict[str, float]
+    cancel_errors: dict[str, int]
+    received_s: list[float] = field(default_factory=list, repr=False)
+    shown_s: list[float] = field(default_factory=list, repr=False)
+    cancel_off_s: list[float] = field(default_factory=list, repr=False)
 
 
 @dataclass
 class RoundResult:
-    """One approval: who heard it, how fast, and what it cost the server."""
+    """One approval: who heard it, who got the new content, how fast, and at what cost."""
 
+    number: int
     expected: int
     nudged: int
-    connected: int
-    others_nudged: int
-    duplicate_nudges: int
-    fetch_failures: int
-    fetch_errors: list[str]
-    fetches_late: int
+    content: int
+    wrongly_nudged: int
+    open_sockets: int
+    errors: dict[str, int]
+    still_fetching: int
+    nudge_labels: dict[str, int]
     approve_ms: float
     server_cpu_s: float
-    nudge_s: list[float] = field(default_factory=list)
-    fetch_s: list[float] = field(default_factory=list)
+    client_cpu_s: float
+    client_lag_max_ms: float
+    client_gc_max_ms: float
+    nudge_ms: dict[str, float]
+    content_ms: dict[str, float]
+    nudge_s: list[float] = field(default_factory=list, repr=False)
+    content_s: list[float] = field(default_factory=list, repr=False)
+    urgent: UrgentFigures | None = None
 
 
 @dataclass
-class ModeResult:
-    """Everything measured for one async mode."""
+class IdleResult:
+    """The idle window: 304 checks, and what holding the sockets costs the server."""
 
+    window_s: float
+    period_s: float
+    checks: int
+    answers: dict[str, int]
+    not_modified_ms: dict[str, float]
+    server_cpu_s: float
+    server_cpu_pct: float
+    rss_start_mib: float
+    rss_max_mib: float
+    rss_end_mib: float
+    client_cpu_s: float
+    client_lag_max_ms: float
+    nudged: int
+
+
+@dataclass
+class TargetResult:
+    """Everything measured against one server (Sunwall or the bare baseline)."""
+
+    server: str
+    scenario: str
     async_mode: str
     launcher: str
     screens: int
@@ -574,208 +660,568 @@ class ModeResult:
     others: int
     workers: int
     connected: int = 0
-    connect_failures: list[str] = field(default_factory=list)
+    never_connected: int = 0
+    connect_errors: list[str] = field(default_factory=list)
     connect_all_s: float = math.nan
-    connect_s: list[float] = field(default_factory=list)
+    connect_ms: dict[str, float] = field(default_factory=dict)
     prime_all_s: float = math.nan
-    prime_s: list[float] = field(default_factory=list)
-    prime_failures: list[str] = field(default_factory=list)
-    recheck_all_s: float = math.nan
-    recheck_s: list[float] = field(default_factory=list)
-    recheck_cpu_s: float = math.nan
-    rss_idle_mib: float = math.nan
+    prime_ms: dict[str, float] = field(default_factory=dict)
+    prime_errors: list[str] = field(default_factory=list)
+    manifest_bytes: int = 0
+    board_bytes: int = 0
+    rss_start_mib: float = math.nan
     rss_connected_mib: float = math.nan
-    rss_after_mib: float = math.nan
-    threads_connected: int = 0
+    rss_end_mib: float = math.nan
+    open_after_prime: int = 0
+    open_after_scenario: int = 0
+    connect_cpu_s: float = math.nan
+    prime_cpu_s: float = math.nan
     rounds: list[RoundResult] = field(default_factory=list)
-    disconnects: list[str] = field(default_factory=list)
+    idle: IdleResult | None = None
+    dropped: list[str] = field(default_factory=list)
+    client_log: dict[str, int] = field(default_factory=dict)
+    profile: list[str] = field(default_factory=list)
     failure: str | None = None
 
     @property
-    def missed(self) -> int:
+    def missed_nudges(self) -> int:
         return sum(r.expected - r.nudged for r in self.rounds)
 
     @property
-    def others_nudged(self) -> int:
-        return sum(r.others_nudged for r in self.rounds)
+    def missed_content(self) -> int:
+        return sum(r.expected - r.content for r in self.rounds)
 
-    def nudge(self) -> dict[str, float]:
+    @property
+    def wrongly_nudged(self) -> int:
+        return sum(r.wrongly_nudged for r in self.rounds) + (self.idle.nudged if self.idle else 0)
+
+    @property
+    def failed_checks(self) -> int:
+        if self.idle is None:
+            return 0
+        return sum(n for k, n in self.idle.answers.items() if k not in ("304", "200"))
+
+    @property
+    def urgent(self) -> list[tuple[RoundResult, UrgentFigures]]:
+        return [(r, r.urgent) for r in self.rounds if r.urgent is not None]
+
+    @property
+    def missed_received(self) -> int:
+        return sum(r.expected - u.received for r, u in self.urgent)
+
+    @property
+    def missed_shown(self) -> int:
+        return sum(r.expected - u.shown for r, u in self.urgent)
+
+    @property
+    def delivery_mismatches(self) -> int:
+        """Fleet screens the server's delivery report leaves out or sees otherwise."""
+        return sum(u.not_recipients + u.disagree for _r, u in self.urgent)
+
+    @property
+    def missed_cancel(self) -> int:
+        return sum(r.expected - u.cancel_off for r, u in self.urgent)
+
+    def nudge_ms(self) -> dict[str, float]:
         return spread([x for r in self.rounds for x in r.nudge_s])
 
-    def fetch(self) -> dict[str, float]:
-        return spread([x for r in self.rounds for x in r.fetch_s])
+    def content_ms(self) -> dict[str, float]:
+        return spread([x for r in self.rounds for x in r.content_s])
 
+    def received_ms(self) -> dict[str, float]:
+        return spread([x for _r, u in self.urgent for x in u.received_s])
 
-class Workflow:
-    """An editor drafts and submits a notice for the target village; a reviewer approves it."""
+    def shown_ms(self) -> dict[str, float]:
+        return spread([x for _r, u in self.urgent for x in u.shown_s])
 
-    def __init__(self, url: str, editor_token: str, reviewer_token: str) -> None:
-        self.url = url + "/api/v1"
-        self.editor = requests.Session()
-        self.editor.headers["Authorization"] = f"Bearer {editor_token}"
-        self.reviewer = requests.Session()
-        self.reviewer.headers["Authorization"] = f"Bearer {reviewer_token}"
-        areas = self._ok(self.editor.get(self.url + "/areas", timeout=10))["items"]
-        self.area_id = next(a["id"] for a in areas if a["name"] == TARGET_VILLAGE)
-        catalogue = self._ok(self.editor.get(self.url + "/catalogue", timeout=10))
-        items = [i for c in catalogue["categories"] for i in c["items"]]
-        self.item_id = next(i["id"] for i in items if i["title"] == NOTICE_ITEM)
+    def cancel_off_ms(self) -> dict[str, float]:
+        return spread([x for _r, u in self.urgent for x in u.cancel_off_s])
 
-    @staticmethod
-    def _ok(response: requests.Response) -> Any:
-        if response.status_code >= 400:
-            raise RuntimeError(
-                f"{response.request.method} {response.url}: "
-                f"{response.status_code} {response.text[:500]}"
-            )
-        return response.json()
-
-    def submitted_notice(self, number: int) -> int:
-        """Draft and submit a notice; return its id, ready for approval."""
-        body = {
-            "area_id": self.area_id,
-            "catalogue_item_id": self.item_id,
-            "title": f"压测通知第{number}号：村民代表会议决议结果",
-            "body": "经村民代表会议表决通过，现将决议结果公开如下。\n\n- 同意实施村道硬化工程",
-            "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
-        }
-        created = self._ok(self.editor.post(self.url + "/disclosures", json=body, timeout=30))
-        self._ok(self.editor.post(f"{self.url}/disclosures/{created['id']}/submit", timeout=30))
-        return created["id"]
-
-    def approve(self, disclosure_id: int) -> None:
-        done = self._ok(
-            self.reviewer.post(
-                f"{self.url}/disclosures/{disclosure_id}/approve", json={}, timeout=30
-            )
+    def failed(self) -> bool:
+        return bool(
+            self.failure
+            or self.missed_nudges
+            or self.missed_content
+            or self.wrongly_nudged
+            or self.dropped
+            or self.never_connected
+            or self.failed_checks
+            or self.missed_received
+            or self.missed_shown
+            or self.delivery_mismatches
+            or self.missed_cancel
         )
-        if done["status"] != "approved":
-            raise RuntimeError(f"approval left the notice {done['status']}")
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for r in data["rounds"]:
+            r.pop("nudge_s"), r.pop("content_s")
+            if r["urgent"] is not None:
+                for name in ("received_s", "shown_s", "cancel_off_s"):
+                    r["urgent"].pop(name)
+        data.update(
+            approve_to_nudge_ms=self.nudge_ms(),
+            approve_to_content_ms=self.content_ms(),
+            missed_nudges=self.missed_nudges,
+            missed_content=self.missed_content,
+            wrongly_nudged_total=self.wrongly_nudged,
+            dropped_count=len(self.dropped),
+            failed_checks=self.failed_checks,
+        )
+        if self.urgent:
+            data.update(
+                approve_to_received_ms=self.received_ms(),
+                approve_to_shown_ms=self.shown_ms(),
+                cancel_to_off_ms=self.cancel_off_ms(),
+                missed_received=self.missed_received,
+                missed_shown=self.missed_shown,
+                delivery_mismatches=self.delivery_mismatches,
+                missed_cancel=self.missed_cancel,
+            )
+        return data
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+class Profiler:
+    """py-spy recording the server's application process while the scenario runs."""
+
+    def __init__(self, path: Path | None, pid: int | None) -> None:
+        self.path = path
+        self.proc: subprocess.Popen[bytes] | None = None
+        exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if path is None or pid is None:
+            return
+        if not Path(exe).exists():
+            print("  (py-spy not found: no profile)", file=sys.stderr)
+            return
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                str(path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def stop(self) -> list[str]:
+        """Stop recording; return a short summary of where the server spent its time."""
+        if self.proc is None or self.path is None:
+            return []
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            _out, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            return ["py-spy did not stop"]
+        if not self.path.exists():
+            return [f"py-spy wrote nothing: {err.decode(errors='replace')[-300:]}"]
+        return summarise_profile(self.path)
+
+
+def summarise_profile(path: Path, top: int = 14) -> list[str]:
+    """The functions with the most samples in a py-spy raw (collapsed stacks) file.
+
+    "self" counts samples where the function was running itself, "total" those where it
+    was anywhere on the stack; both as a share of all samples.
+    """
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        frames = [f.strip() for f in stack.split(";") if f.strip()]
+        if not frames:
+            continue
+        samples += n
+        own[_short(frames[-1])] += n
+        for name in {_short(f) for f in frames}:
+            total[name] += n
+    if not samples:
+        return ["no samples"]
+    lines = [f"{samples} samples; self time:"]
+    lines += [f"  {100 * n / samples:5.1f}%  {name}" for name, n in own.most_common(top)]
+    mine = [
+        (name, n)
+        for name, n in total.most_common()
+        if "server/" in name or "signage_layouts/" in name
+    ]
+    lines.append("Sunwall functions on the stack (total time):")
+    lines += [f"  {100 * n / samples:5.1f}%  {name}" for name, n in mine[:top]]
+    return lines
+
+
+def _short(frame: str) -> str:
+    """'render (server/domain/x.py:12)' without the line number and the site-packages prefix."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return f"{name} ({where})" if where else name
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+class RssSampler:
+    """Samples the server's RSS once a second in a thread, keeping the maximum."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.max_mib = server.rss_mib()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.wait(1.0):
+            self.max_mib = max(self.max_mib, self.server.rss_mib())
+
+    def stop(self) -> float:
+        self.stopping.set()
+        self.thread.join(5)
+        return max(self.max_mib, self.server.rss_mib())
+
+
+def collect_round(fleet: Fleet, t0: float, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Wait until the fleet is done with the round that started at `t0` (or --round-timeout)."""
+    return fleet.ask(
+        "collect",
+        {"deadline": t0 + args.round_timeout, "settle": args.settle},
+        timeout=args.round_timeout + args.settle + 60,
+    )
+
+
+@dataclass
+class Tally:
+    """What the screens saw in one phase of a round, in seconds from the phase's t0."""
+
+    expected: int = 0
+    nudged: int = 0
+    content: int = 0
+    wrongly_nudged: int = 0
+    open_sockets: int = 0
+    nudge_s: list[float] = field(default_factory=list)
+    content_s: list[float] = field(default_factory=list)
+    received_s: list[float] = field(default_factory=list)
+    shown_s: list[float] = field(default_factory=list)
+    expected_ids: set[int] = field(default_factory=set)
+    received_ids: set[int] = field(default_factory=set)
+    shown_ids: set[int] = field(default_factory=set)
+    errors: Counter[str] = field(default_factory=Counter)
+    labels: Counter[str] = field(default_factory=Counter)
+
+
+def tally(replies: list[dict[str, Any]], t0: float, no_fetch: bool, receipts: bool) -> Tally:
+    """Sum up the workers' records (see FleetWorker.collect); `receipts`: the round waits
+    for acknowledged receipts, not just the content."""
+    t = Tally()
+    for part in replies:
+        t.labels.update(part["labels"])
+    records: list[ScreenRecord] = [r for part in replies for r in part["records"]]
+    for r in records:
+        t.open_sockets += r.listening
+        if not r.expected:
+            t.wrongly_nudged += r.nudges > 0
+            continue
+        t.expected += 1
+        t.expected_ids.add(r.device_id)
+        if r.nudged_at is not None:
+            t.nudged += 1
+            t.nudge_s.append(r.nudged_at - t0)
+        if no_fetch:
+            t.content += r.nudged_at is not None  # nothing fetched: only the nudge is timed
+        elif r.content_at is not None:
+            t.content += 1
+            t.content_s.append(r.content_at - t0)
+        if r.received_at is not None:
+            t.received_ids.add(r.device_id)
+            t.received_s.append(r.received_at - t0)
+        if r.shown_at is not None:
+            t.shown_ids.add(r.device_id)
+            t.shown_s.append(r.shown_at - t0)
+        if r.error:
+            t.errors[r.error] += 1
+        elif r.nudged_at is None or no_fetch:
+            continue
+        elif r.content_at is None:
+            t.errors["no content by --round-timeout"] += 1
+        elif receipts and r.shown_at is None:
+            t.errors["receipts not acknowledged by --round-timeout"] += 1
+    return t
 
 
 def run_round(
     number: int,
-    workflow: Workflow,
-    fleet: ScreenFleet,
+    approvals: Approvals,
+    fleet: Fleet,
     server: ServerProcess,
-    round_timeout: float,
-    fetch: bool,
+    args: argparse.Namespace,
 ) -> RoundResult:
-    """Approve one notice and gather what every screen saw."""
-    notice = workflow.submitted_notice(number)
-    fleet.ask_all("arm", None, timeout=30)
+    """Publish one notice and gather what every screen saw (for an urgent notice: then
+    check the server's delivery report and cancel it, see `finish_urgent`)."""
+    awaited = approvals.prepare(number)
+    time.sleep(args.pause)  # anything the submission nudged has landed before the round starts
+    fleet.ask("arm", asdict(awaited), timeout=60)
     cpu_before = server.cpu_seconds()
     t0 = time.monotonic()
-    workflow.approve(notice)
+    approvals.publish()
     approve_s = time.monotonic() - t0
-    records = [
-        r
-        for part in fleet.ask_all("collect", t0 + round_timeout, timeout=round_timeout + 30)
-        for r in part
-    ]
-    expected = [r for r in records if r["expected"]]
-    heard = [r for r in expected if r["nudged_at"] is not None]
-    fetched = [r for r in heard if r["fetched_at"] is not None and r["status"] == 200]
-    return RoundResult(
-        expected=len(expected),
-        nudged=len(heard),
-        connected=sum(1 for r in records if r["connected"]),
-        others_nudged=sum(1 for r in records if not r["expected"] and r["nudges"]),
-        duplicate_nudges=sum(max(0, r["nudges"] - 1) for r in records),
-        fetch_failures=sum(1 for r in heard if r["fetched_at"] is not None and r["status"] != 200),
-        fetch_errors=sorted(
-            {
-                r["error"] or f"HTTP {r['status']}"
-                for r in heard
-                if r["fetched_at"] is not None and r["status"] != 200
-            }
-        )[:3],
-        fetches_late=sum(1 for r in heard if r["fetched_at"] is None and r["error"] is None)
-        if fetch
-        else 0,
+    replies = collect_round(fleet, t0, args)
+    server_cpu = server.cpu_seconds() - cpu_before
+    seen = tally(replies, t0, args.no_fetch, receipts=awaited.urgent)
+    outcome = RoundResult(
+        number=number,
+        expected=seen.expected,
+        nudged=seen.nudged,
+        content=seen.content,
+        wrongly_nudged=seen.wrongly_nudged,
+        open_sockets=seen.open_sockets,
+        errors=dict(seen.errors.most_common(5)),
+        still_fetching=sum(p["still_fetching"] for p in replies),
+        nudge_labels=dict(seen.labels.most_common(3)),
         approve_ms=approve_s * 1000,
-        server_cpu_s=server.cpu_seconds() - cpu_before,
-        nudge_s=[r["nudged_at"] - t0 for r in heard],
-        fetch_s=[r["fetched_at"] - t0 for r in fetched],
+        server_cpu_s=server_cpu,
+        client_cpu_s=sum(p["client_cpu_s"] for p in replies),
+        client_lag_max_ms=max(p["loop_lag_max_s"] for p in replies) * 1000,
+        client_gc_max_ms=max(p["gc_max_s"] for p in replies) * 1000,
+        nudge_ms=spread(seen.nudge_s),
+        content_ms=spread(seen.content_s),
+        nudge_s=seen.nudge_s,
+        content_s=seen.content_s,
+    )
+    if isinstance(approvals, SunwallUrgent | BareUrgent):
+        outcome.urgent = finish_urgent(awaited, seen, approvals, fleet, args)
+    return outcome
+
+
+def finish_urgent(
+    awaited: Awaited,
+    seen: Tally,
+    approvals: SunwallUrgent | BareUrgent,
+    fleet: Fleet,
+    args: argparse.Namespace,
+) -> UrgentFigures:
+    """After an urgent notice's round: compare the server's delivery report with the
+    receipts the fleet had acknowledged, screen by screen; then cancel the notice and wait
+    until every screen holds a manifest without it. The cancellation nudges the screens
+    again: the next round starts only once that has settled."""
+    report = approvals.delivery()
+    server_received, server_shown = set(report["received_ids"]), set(report["shown_ids"])
+    differ = (seen.received_ids ^ server_received) | (seen.shown_ids ^ server_shown)
+    fleet.ask("arm", asdict(replace(awaited, gone=True)), timeout=60)
+    t1 = time.monotonic()
+    approvals.withdraw()
+    cancel_s = time.monotonic() - t1
+    off = tally(collect_round(fleet, t1, args), t1, args.no_fetch, receipts=False)
+    return UrgentFigures(
+        received=len(seen.received_ids),
+        shown=len(seen.shown_ids),
+        received_ms=spread(seen.received_s),
+        shown_ms=spread(seen.shown_s),
+        server_summary=report["summary"],
+        server_expected=report["expected"],
+        server_received=report["received"],
+        server_shown=report["shown"],
+        not_recipients=len(seen.expected_ids - set(report["recipients"])),
+        disagree=len(differ),
+        cancel_ms=cancel_s * 1000,
+        cancel_nudged=off.nudged,
+        cancel_off=off.content,
+        cancel_nudge_ms=spread(off.nudge_s),
+        cancel_off_ms=spread(off.content_s),
+        cancel_errors=dict(off.errors.most_common(5)),
+        received_s=seen.received_s,
+        shown_s=seen.shown_s,
+        cancel_off_s=off.content_s,
     )
 
 
-def run_mode(async_mode: str, args: argparse.Namespace) -> ModeResult:
-    """Start a server in one async mode, connect the screens, run the rounds, clean up."""
+def run_idle(
+    fleet: Fleet, server: ServerProcess, total: int, args: argparse.Namespace
+) -> IdleResult:
+    """Let every screen re-check its unchanged manifest over the idle window; watch the server."""
+    fleet.ask("arm", None, timeout=60)
+    rss = RssSampler(server)
+    rss_start = server.rss_mib()
+    start = time.monotonic() + 1.0
+    fleet.send(
+        "idle",
+        {"start": start, "period": args.check_seconds, "window": args.idle_seconds, "total": total},
+    )
+    time.sleep(max(0.0, start - time.monotonic()))
+    cpu_before = server.cpu_seconds()
+    replies = fleet.ask("idle", None, timeout=args.idle_seconds + 180, send=False)
+    cpu = server.cpu_seconds() - cpu_before
+    wall = time.monotonic() - start
+    rss_max = rss.stop()
+    answers: Counter[str] = Counter()
+    for part in replies:
+        answers.update(part["answers"])
+    latencies = [x for part in replies for x in part["latencies"]]
+    return IdleResult(
+        window_s=wall,
+        period_s=args.check_seconds,
+        checks=sum(answers.values()),
+        answers=dict(answers),
+        not_modified_ms=spread(latencies),
+        server_cpu_s=cpu,
+        server_cpu_pct=100 * cpu / wall if wall > 0 else math.nan,
+        rss_start_mib=rss_start,
+        rss_max_mib=rss_max,
+        rss_end_mib=server.rss_mib(),
+        client_cpu_s=sum(p["client_cpu_s"] for p in replies),
+        client_lag_max_ms=max(p["loop_lag_max_s"] for p in replies) * 1000,
+        nudged=sum(p["nudged"] for p in replies),
+    )
+
+
+def open_sockets(fleet: Fleet) -> int:
+    """How many of the fleet's sockets are open right now."""
+    return sum(part["open"] for part in fleet.ask("status", None, timeout=60))
+
+
+def run_target(kind: str, args: argparse.Namespace, sizes: dict[str, int]) -> TargetResult:
+    """Start one server (Sunwall or bare), connect the fleet, run the scenario, clean up.
+
+    `sizes` carries Sunwall's measured manifest and board sizes to the bare server, and
+    is filled in by a Sunwall run.
+    """
     others = min(
         args.others if args.others is not None else max(1, args.screens // 10), args.screens - 1
     )
-    result = ModeResult(
-        async_mode, args.launcher, args.screens, args.screens - others, others, args.workers
+    urgent = args.scenario == "urgent"  # the township-wide notice reaches every screen
+    result = TargetResult(
+        kind,
+        args.scenario,
+        args.async_mode,
+        args.launcher,
+        args.screens,
+        args.screens if urgent else args.screens - others,
+        others,
+        args.workers,
     )
-    base = Path(tempfile.mkdtemp(prefix=f"sunwall-bench-{async_mode}-"))
-    server = ServerProcess(
-        base / "data", async_mode, args.launcher, args.threads or args.screens + 50
-    )
-    fleet: ScreenFleet | None = None
+    base = Path(tempfile.mkdtemp(prefix=f"sunwall-bench-{kind}-"))
+    env = {
+        "BENCH_MANIFEST_BYTES": str(sizes.get("manifest_bytes", args.manifest_bytes)),
+        "BENCH_BOARD_BYTES": str(sizes.get("board_bytes", args.board_bytes)),
+    }
+    server = ServerProcess(kind, base, args, env)
+    fleet: Fleet | None = None
+    profiler: Profiler | None = None
     try:
-        specs = prepare(server, args.screens, others)
-        editor, reviewer = (
-            server.cli("user", "token", "editor"),
-            server.cli("user", "token", "reviewer"),
+        step = time.monotonic()
+        approvals: Approvals
+        if kind == "sunwall":
+            specs = prepare_sunwall(server, args.screens, others)
+            author = server.cli("user", "token", "scheduler" if urgent else "editor").strip()
+            reviewer = server.cli("user", "token", "reviewer").strip()
+            server.start()
+            if urgent:
+                approvals = SunwallUrgent(server.url, author, reviewer)
+            else:
+                approvals = SunwallApprovals(server.url, author, reviewer)
+        else:
+            specs = prepare_bare(args.screens, others)
+            server.start()
+            approvals = BareUrgent(server.url) if urgent else BareApprovals(server.url)
+        if urgent:
+            specs = [replace(spec, expected=True) for spec in specs]
+        print(
+            f"  set-up {time.monotonic() - step:.1f} s; server {server.url}, pid {server.app_pid()}"
         )
-        server.start()
-        result.rss_idle_mib = server.rss_mib()
-        workflow = Workflow(server.url, editor.strip(), reviewer.strip())
-        fleet = ScreenFleet(
-            server.url,
-            specs,
-            args.workers,
-            args.connect_concurrency,
-            args.connect_timeout,
+        result.rss_start_mib = server.rss_mib()
+        options = FleetOptions(
+            http_limit=args.http_limit,
             fetch=not args.no_fetch,
+            connect_timeout=args.connect_timeout,
+            request_timeout=args.request_timeout,
         )
-        start = time.monotonic()
+        fleet = Fleet(server.url, kind, specs, args.workers, options)
+        budget = args.connect_budget or args.screens / args.connect_rate + 180
+
+        cpu, step = server.cpu_seconds(), time.monotonic()
+        rate = args.connect_rate / len(fleet.links)
         connected = [
-            c for part in fleet.ask_all("connect", None, timeout=args.connect_budget) for c in part
-        ]
-        result.connect_all_s = time.monotonic() - start
-        result.connect_s = [took for _id, took, _err in connected if took is not None]
-        result.connect_failures = [f"device {i}: {err}" for i, _took, err in connected if err]
-        result.connected = len(result.connect_s)
-        start = time.monotonic()
-        primed = [
-            c for part in fleet.ask_all("prime", None, timeout=args.connect_budget) for c in part
-        ]
-        result.prime_all_s = time.monotonic() - start
-        result.prime_s = [took for _id, took, _err in primed if took is not None]
-        result.prime_failures = [f"device {i}: {err}" for i, _took, err in primed if err]
-        cpu_before, start = server.cpu_seconds(), time.monotonic()
-        rechecked = [
-            c for part in fleet.ask_all("recheck", None, timeout=args.connect_budget) for c in part
-        ]
-        result.recheck_all_s = time.monotonic() - start
-        result.recheck_cpu_s = server.cpu_seconds() - cpu_before
-        result.recheck_s = [took for _id, took, _err in rechecked if took is not None]
-        result.prime_failures += [f"device {i}: {err}" for i, _took, err in rechecked if err]
-        result.rss_connected_mib = server.rss_mib()
-        result.threads_connected = server.thread_count()
-        _print_connect(result)
-        for number in range(1, args.rounds + 1):
-            time.sleep(args.pause)
-            outcome = run_round(
-                number, workflow, fleet, server, args.round_timeout, not args.no_fetch
+            c
+            for part in fleet.ask(
+                "connect", {"rate": rate, "concurrency": args.connect_concurrency}, budget
             )
-            result.rounds.append(outcome)
-            _print_round(number, outcome)
-        result.rss_after_mib = server.rss_mib()
-    except Exception as err:  # noqa: BLE001 - a failed mode is a result; the next mode runs
+            for c in part
+        ]
+        result.connect_all_s = time.monotonic() - step
+        result.connect_cpu_s = server.cpu_seconds() - cpu
+        took = [t for _id, t, _err in connected if t is not None]
+        errors = Counter(err for _id, _t, err in connected if err)
+        result.connected = len(took)
+        result.never_connected = len(connected) - len(took)
+        result.connect_errors = [f"{n} x {err}" for err, n in errors.most_common(5)]
+        result.connect_ms = spread(took)
+        result.rss_connected_mib = server.rss_mib()
+
+        cpu, step = server.cpu_seconds(), time.monotonic()
+        prime = {"concurrency": args.http_limit, "rate": args.prime_rate / len(fleet.links)}
+        prime_budget = args.connect_budget or args.screens / (args.prime_rate or 1000) + 180
+        primed = fleet.ask("prime", prime, prime_budget)
+        result.prime_all_s = time.monotonic() - step
+        result.prime_cpu_s = server.cpu_seconds() - cpu
+        result.prime_ms = spread([t for part in primed for t in part["took"]])
+        prime_errors = Counter(e for part in primed for e in part["errors"])
+        result.prime_errors = [f"{n} x {err}" for err, n in prime_errors.most_common(5)]
+        manifest_sizes = sorted(n for part in primed for n in part["manifest_bytes"])
+        board_sizes = [n for part in primed for n in part["board_bytes"]]
+        result.manifest_bytes = manifest_sizes[len(manifest_sizes) // 2] if manifest_sizes else 0
+        result.board_bytes = max(board_sizes, default=0)
+        if kind == "sunwall":
+            if result.manifest_bytes:
+                sizes["manifest_bytes"] = result.manifest_bytes
+            if result.board_bytes:
+                sizes["board_bytes"] = result.board_bytes
+        result.open_after_prime = open_sockets(fleet)
+        _print_connect(result)
+
+        profiler = Profiler(args.profile if kind == "sunwall" else None, server.app_pid())
+        if args.scenario in ("approve", "urgent"):
+            for number in range(1, args.rounds + 1):
+                outcome = run_round(number, approvals, fleet, server, args)
+                result.rounds.append(outcome)
+                _print_round(outcome)
+        else:
+            result.idle = run_idle(fleet, server, len(specs), args)
+            _print_idle(result.idle)
+        result.profile = profiler.stop()
+        profiler = None
+        result.rss_end_mib = server.rss_mib()
+        result.open_after_scenario = open_sockets(fleet)
+    except Exception as err:  # noqa: BLE001 - a failed run is a result; the next one runs
         result.failure = f"{type(err).__name__}: {err}"
         print(
             f"  FAILED: {result.failure}\n  server log (tail):\n{server.log_tail(1500)}",
             file=sys.stderr,
         )
     finally:
+        if profiler is not None:
+            profiler.stop()
         if fleet is not None:
-            result.disconnects = fleet.close()
+            result.dropped, result.client_log = fleet.close()
         server.stop()
         if args.keep:
-            print(f"kept {base}")
+            print(f"  kept {base}")
         else:
             shutil.rmtree(base, ignore_errors=True)
     return result
@@ -784,148 +1230,380 @@ def run_mode(async_mode: str, args: argparse.Namespace) -> ModeResult:
 # --------------------------------------------------------------------------- report
 
 
-def _ms(spread_ms: dict[str, float]) -> str:
-    return " ".join(f"{k} {v:7.1f}" for k, v in spread_ms.items())
-
-
-def _print_connect(r: ModeResult) -> None:
-    c, m = spread(r.connect_s), spread(r.prime_s)
+def _print_connect(r: TargetResult) -> None:
     print(
-        f"  connected {r.connected}/{r.screens} screens in {r.connect_all_s:.2f} s"
-        f" (per screen ms: p50 {c['p50']:.1f} p95 {c['p95']:.1f} max {c['max']:.1f});"
-        f" first manifests in {r.prime_all_s:.2f} s (p50 {m['p50']:.0f} max {m['max']:.0f} ms);"
-        f" all again with ETag (304) in {r.recheck_all_s:.2f} s;"
-        f" server RSS {r.rss_connected_mib:.0f} MiB, {r.threads_connected} threads"
+        f"  connected {r.connected}/{r.screens} in {r.connect_all_s:.1f} s"
+        f" (per screen p50/p90/p99/max {_ms(r.connect_ms)} ms, server CPU {r.connect_cpu_s:.1f} s);"
+        f" first manifests in {r.prime_all_s:.1f} s ({_ms(r.prime_ms)} ms, server CPU"
+        f" {r.prime_cpu_s:.1f} s); manifest {r.manifest_bytes} B, board {r.board_bytes} B;"
+        f" sockets open after that {r.open_after_prime};"
+        f" server RSS {r.rss_connected_mib:.0f} MiB"
     )
-    for failure in (r.connect_failures + r.prime_failures)[:5]:
+    for failure in r.connect_errors + r.prime_errors:
         print(f"    failed: {failure}")
 
 
-def _print_round(number: int, o: RoundResult) -> None:
-    n, f = spread(o.nudge_s), spread(o.fetch_s)
+def _print_round(o: RoundResult) -> None:
     print(
-        f"  round {number}: nudged {o.nudged}/{o.expected}, others nudged {o.others_nudged},"
-        f" sockets open {o.connected},"
-        f" approve {o.approve_ms:.0f} ms, server CPU {o.server_cpu_s:.2f} s;"
-        f" nudge p50 {n['p50']:.0f} max {n['max']:.0f} ms;"
-        f" manifest p50 {f['p50']:.0f} max {f['max']:.0f} ms"
-        + (f"; {o.fetch_failures} fetches failed: {o.fetch_errors}" if o.fetch_failures else "")
-        + (f"; {o.fetches_late} fetches still running at the deadline" if o.fetches_late else "")
+        f"  round {o.number}: nudged {o.nudged}/{o.expected}, content {o.content}/{o.expected},"
+        f" wrongly nudged {o.wrongly_nudged}, sockets open {o.open_sockets};"
+        f" approve {o.approve_ms:.0f} ms; p50/p90/p99/max nudge {_ms(o.nudge_ms)} ms,"
+        f" content {_ms(o.content_ms)} ms; server CPU {o.server_cpu_s:.2f} s,"
+        f" client CPU {o.client_cpu_s:.2f} s, client loop lag max {o.client_lag_max_ms:.0f} ms"
+        f" (GC pause max {o.client_gc_max_ms:.0f} ms)"
+        + (f"; failures {o.errors}" if o.errors else "")
+    )
+    u = o.urgent
+    if u is not None:
+        acked = f"fleet acked received {u.received}, shown {u.shown}"
+        print(
+            f"    receipts acked: received {u.received}/{o.expected}, shown {u.shown}/{o.expected};"
+            f" p50/p90/p99/max received {_ms(u.received_ms)} ms, shown {_ms(u.shown_ms)} ms\n"
+            f'    server\'s delivery report: "{u.server_summary}" (received {u.server_received},'
+            f" shown {u.server_shown} of {u.server_expected} screens it counts as reached);"
+            f" {acked}: "
+            + (
+                "the same screens"
+                if not (u.disagree or u.not_recipients)
+                else f"{u.disagree} screens differ, {u.not_recipients} fleet screens not recipients"
+            )
+            + f"\n    cancel {u.cancel_ms:.0f} ms; nudged {u.cancel_nudged}/{o.expected},"
+            f" off {u.cancel_off}/{o.expected}; p50/p90/p99/max nudge {_ms(u.cancel_nudge_ms)} ms,"
+            f" manifest without it {_ms(u.cancel_off_ms)} ms"
+            + (f"; failures {u.cancel_errors}" if u.cancel_errors else "")
+        )
+
+
+def _fleet(r: TargetResult) -> str:
+    """Which screens the run drives, and which of them a round concerns."""
+    if r.server == "sunwall":
+        village, rest = f"in {TARGET_VILLAGE}", "in other villages"
+    else:
+        village, rest = "in the village group", "elsewhere"
+    if r.scenario == "urgent":
+        target = URGENT_TARGET if r.server == "sunwall" else "both groups"
+        return (
+            f"all reached by the urgent notice for {target}: {r.screens - r.others} {village},"
+            f" {r.others} {rest}"
+        )
+    return f"{r.expected} {village}, {r.others} {rest}"
+
+
+def _print_idle(i: IdleResult) -> None:
+    print(
+        f"  idle {i.window_s:.0f} s (each screen every {i.period_s:.0f} s): {i.checks} checks {i.answers};"
+        f" 304 p50/p90/p99/max {_ms(i.not_modified_ms)} ms; server CPU {i.server_cpu_s:.1f} s"
+        f" = {i.server_cpu_pct:.1f} % of a core; server RSS {i.rss_start_mib:.0f} -> max"
+        f" {i.rss_max_mib:.0f} MiB; client CPU {i.client_cpu_s:.1f} s, loop lag max"
+        f" {i.client_lag_max_ms:.0f} ms; nudged {i.nudged}"
     )
 
 
-def print_summary(results: list[ModeResult]) -> None:
-    print("\nsummary (latency from the moment the approve request is sent, ms)")
+def print_summary(results: list[TargetResult]) -> None:
     for r in results:
-        approve = [o.approve_ms for o in r.rounds]
-        cpu = [o.server_cpu_s for o in r.rounds]
         print(
-            f"\n{r.async_mode} ({r.launcher}): {r.screens} screens, {r.expected} in {TARGET_VILLAGE},"
-            f" {r.others} elsewhere; {r.workers} client processes; {len(r.rounds)} rounds"
+            f"\n{r.server} ({r.async_mode}, {r.launcher}): {r.screens} screens, {_fleet(r)};"
+            f" {r.workers} client process(es)"
         )
-        print(f"  approval -> nudge      {_ms(r.nudge())}")
-        print(f"  approval -> manifest   {_ms(r.fetch())}")
+        if r.failure:
+            print(f"  FAILED: {r.failure}")
+        if r.rounds:
+            print(f"  {len(r.rounds)} rounds, latency from the approve request, p50/p90/p99/max ms")
+            print(f"  approve -> nudge            {_ms(r.nudge_ms())}")
+            print(f"  approve -> content          {_ms(r.content_ms())}")
+            if r.urgent:
+                shown = r.shown_ms()
+                print(f"  approve -> received acked   {_ms(r.received_ms())}")
+                print(f"  approve -> shown acked      {_ms(shown)}")
+                print(f"  cancel -> manifest without  {_ms(r.cancel_off_ms())}")
+                verdict = "met" if shown["p99"] <= URGENT_TARGET_MS else "NOT met"
+                if r.missed_received or r.missed_shown:
+                    verdict = "NOT met (receipts missing)"
+                print(
+                    f"  target: every receipt acked within {URGENT_TARGET_MS} ms (p99): {verdict}"
+                )
+            print(
+                f"  missed nudges {r.missed_nudges}, missed content {r.missed_content},"
+                f" wrongly nudged {r.wrongly_nudged}"
+                + (
+                    f"; missed receipts received {r.missed_received}, shown {r.missed_shown};"
+                    f" screens the server's delivery report sees otherwise"
+                    f" {r.delivery_mismatches}; screens still showing a cancelled notice"
+                    f" {r.missed_cancel}"
+                    if r.urgent
+                    else ""
+                )
+            )
+        if r.idle:
+            _print_idle(r.idle)
         print(
-            f"  approve request        p50 {percentile(approve, 50):7.1f} max {max(approve, default=math.nan):7.1f}"
+            f"  connected {r.connected}/{r.screens}, never connected {r.never_connected},"
+            f" sockets dropped {len(r.dropped)}"
+            f" (open after the first manifests {r.open_after_prime},"
+            f" after the {r.scenario} scenario {r.open_after_scenario})"
+            + (f" ({', '.join(sorted(set(r.dropped)))})" if r.dropped else "")
+            + f"; server RSS start {r.rss_start_mib:.0f}, connected {r.rss_connected_mib:.0f},"
+            f" end {r.rss_end_mib:.0f} MiB"
         )
-        print(
-            f"  nudged {sum(o.nudged for o in r.rounds)}/{sum(o.expected for o in r.rounds)} expected,"
-            f" missed {r.missed}; screens elsewhere nudged {r.others_nudged};"
-            f" duplicate nudges {sum(o.duplicate_nudges for o in r.rounds)};"
-            f" failed fetches {sum(o.fetch_failures for o in r.rounds)};"
-            f" fetches past --round-timeout {sum(o.fetches_late for o in r.rounds)};"
-            f" sockets dropped {len(r.disconnects)}"
-            + (f" ({', '.join(sorted(set(r.disconnects)))})" if r.disconnects else "")
+        for message, n in sorted(r.client_log.items(), key=lambda kv: -kv[1])[:5]:
+            print(f"  client library said {n} x: {message}")
+        if r.profile:
+            print("  profile of the server's application process:")
+            for line in r.profile:
+                print("   " + line)
+
+
+def compare_rows(sunwall: TargetResult, bare: TargetResult) -> list[tuple[str, float, float]]:
+    """The side-by-side figures: (metric, sunwall, bare)."""
+    rows: list[tuple[str, float, float]] = []
+    if sunwall.rounds or bare.rounds:
+        sn, bn, sc, bc = (
+            sunwall.nudge_ms(),
+            bare.nudge_ms(),
+            sunwall.content_ms(),
+            bare.content_ms(),
         )
-        print(
-            f"  connect: {r.connected}/{r.screens} in {r.connect_all_s:.2f} s, per screen {_ms(spread(r.connect_s))}"
+        rows += [
+            ("approve->nudge p50 (ms)", sn["p50"], bn["p50"]),
+            ("approve->nudge p99 (ms)", sn["p99"], bn["p99"]),
+            ("approve->content p50 (ms)", sc["p50"], bc["p50"]),
+            ("approve->content p99 (ms)", sc["p99"], bc["p99"]),
+            (
+                # The busiest round: after sockets drop, later rounds have fewer screens.
+                "server CPU, busiest round (s)",
+                max((o.server_cpu_s for o in sunwall.rounds), default=math.nan),
+                max((o.server_cpu_s for o in bare.rounds), default=math.nan),
+            ),
+            ("missed nudges", sunwall.missed_nudges, bare.missed_nudges),
+            ("missed content", sunwall.missed_content, bare.missed_content),
+            ("wrongly nudged", sunwall.wrongly_nudged, bare.wrongly_nudged),
+        ]
+    if sunwall.urgent or bare.urgent:
+        sr, br, ss, bs = (
+            sunwall.received_ms(),
+            bare.received_ms(),
+            sunwall.shown_ms(),
+            bare.shown_ms(),
         )
+        so, bo = sunwall.cancel_off_ms(), bare.cancel_off_ms()
+        rows += [
+            ("approve->received acked p50 (ms)", sr["p50"], br["p50"]),
+            ("approve->received acked p99 (ms)", sr["p99"], br["p99"]),
+            ("approve->shown acked p50 (ms)", ss["p50"], bs["p50"]),
+            ("approve->shown acked p99 (ms)", ss["p99"], bs["p99"]),
+            ("approve->shown acked max (ms)", ss["max"], bs["max"]),
+            ("cancel->manifest without p99 (ms)", so["p99"], bo["p99"]),
+            ("missed receipts received", sunwall.missed_received, bare.missed_received),
+            ("missed receipts shown", sunwall.missed_shown, bare.missed_shown),
+            ("delivery report mismatches", sunwall.delivery_mismatches, bare.delivery_mismatches),
+            ("still showing after cancel", sunwall.missed_cancel, bare.missed_cancel),
+        ]
+    if sunwall.idle or bare.idle:
+        si, bi = sunwall.idle, bare.idle
+        rows += [
+            (
+                "idle server RSS max (MiB)",
+                si.rss_max_mib if si else math.nan,
+                bi.rss_max_mib if bi else math.nan,
+            ),
+            (
+                "idle server CPU (% of a core)",
+                si.server_cpu_pct if si else math.nan,
+                bi.server_cpu_pct if bi else math.nan,
+            ),
+            (
+                "304 p50 (ms)",
+                si.not_modified_ms["p50"] if si else math.nan,
+                bi.not_modified_ms["p50"] if bi else math.nan,
+            ),
+            (
+                "304 p99 (ms)",
+                si.not_modified_ms["p99"] if si else math.nan,
+                bi.not_modified_ms["p99"] if bi else math.nan,
+            ),
+            (
+                "checks answered 200",
+                si.answers.get("200", 0) if si else math.nan,
+                bi.answers.get("200", 0) if bi else math.nan,
+            ),
+            ("failed checks", sunwall.failed_checks, bare.failed_checks),
+        ]
+    rows += [
+        ("server RSS connected (MiB)", sunwall.rss_connected_mib, bare.rss_connected_mib),
+        ("connect all screens (s)", sunwall.connect_all_s, bare.connect_all_s),
+        ("never connected", sunwall.never_connected, bare.never_connected),
+        ("sockets dropped", len(sunwall.dropped), len(bare.dropped)),
+    ]
+    return rows
+
+
+def _no_nan(value: Any) -> Any:
+    """The same data with NaN (no samples) as null, so that the file is strict JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nan(v) for v in value]
+    return value
+
+
+def print_compare(rows: list[tuple[str, float, float]]) -> None:
+    print("\ncompare: metric | sunwall | bare | ratio")
+    width = max(len(name) for name, _s, _b in rows)
+    for name, s, b in rows:
+        ratio = s / b if b and not math.isnan(s) and not math.isnan(b) else math.nan
         print(
-            f"  first manifest: all in {r.prime_all_s:.2f} s, per screen {_ms(spread(r.prime_s))}"
-        )
-        print(
-            f"  unchanged (304): all in {r.recheck_all_s:.2f} s, server CPU {r.recheck_cpu_s:.2f} s,"
-            f" per screen {_ms(spread(r.recheck_s))}"
-        )
-        print(
-            f"  server RSS idle {r.rss_idle_mib:.0f} MiB, connected {r.rss_connected_mib:.0f} MiB,"
-            f" after rounds {r.rss_after_mib:.0f} MiB; {r.threads_connected} threads;"
-            f" CPU per round {percentile(cpu, 50):.2f} s (median)"
+            f"  {name:<{width}} | {_fmt(s):>9} | {_fmt(b):>9} | "
+            + ("-" if math.isnan(ratio) else f"{ratio:.1f}x")
         )
 
 
-def to_json(r: ModeResult) -> dict[str, Any]:
-    data = asdict(r)
-    for o in data["rounds"]:
-        o.pop("nudge_s"), o.pop("fetch_s")
-    data.pop("connect_s"), data.pop("prime_s"), data.pop("recheck_s")
-    data.update(
-        nudge_ms=r.nudge(),
-        manifest_ms=r.fetch(),
-        connect_ms=spread(r.connect_s),
-        first_manifest_ms=spread(r.prime_s),
-        unchanged_ms=spread(r.recheck_s),
-        missed=r.missed,
-        others_nudged_total=r.others_nudged,
-    )
-    return data
+def _fmt(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.0f}" if abs(value) >= 10 or float(value).is_integer() else f"{value:.2f}"
+
+
+# --------------------------------------------------------------------------- command line
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--screens", type=int, default=200, help="simulated screens (default 200)")
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--scenario", choices=["approve", "urgent", "idle"], default="approve")
+    p.add_argument(
+        "--screens",
+        type=int,
+        default=None,
+        help="simulated screens (default 1,000 for approve and urgent, 10,000 for idle)",
+    )
     p.add_argument(
         "--others",
         type=int,
         default=None,
-        help="of which outside the target village (default: a tenth)",
+        help="of which in other villages than 东山村 (default: a tenth)",
     )
-    p.add_argument("--async-mode", choices=["threading", "gevent", "both"], default="both")
+    p.add_argument(
+        "--rounds", type=int, default=5, help="approvals (approve and urgent; default 5)"
+    )
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "--baseline", action="store_true", help="run against the bare Flask-SocketIO server only"
+    )
+    target.add_argument(
+        "--compare", action="store_true", help="run Sunwall, then the bare server; print both"
+    )
+    p.add_argument("--async-mode", choices=["gevent", "threading"], default="gevent")
     p.add_argument(
         "--launcher",
-        choices=["serve", "gunicorn"],
-        default="serve",
-        help="`sunwall serve`, or gunicorn with one worker (gthread or the gevent websocket worker)",
+        choices=["gunicorn", "serve"],
+        default="gunicorn",
+        help="gunicorn with one worker (GeventWebSocketWorker or gthread; default), or `sunwall serve`",
     )
     p.add_argument(
         "--threads",
         type=int,
         default=0,
-        help="gunicorn gthread threads (default: screens + 50; each WebSocket holds one)",
+        help="gthread threads (default: screens + http limit + 50)",
     )
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--workers", type=int, default=2, help="client processes (default 2)")
+    p.add_argument("--workers", type=int, default=1, help="client processes (default 1)")
     p.add_argument(
-        "--connect-concurrency",
+        "--http-limit",
         type=int,
-        default=10,
-        help="screens connecting at once per client process",
+        default=100,
+        help="HTTP connections per client process (default 100)",
     )
-    p.add_argument("--connect-timeout", type=float, default=20.0, help="per screen, seconds")
-    p.add_argument("--connect-budget", type=float, default=180.0, help="for all screens, seconds")
     p.add_argument(
-        "--round-timeout",
-        type=float,
-        default=40.0,
-        help="how long a round waits for the last screen, seconds",
+        "--connect-rate", type=float, default=200.0, help="new sockets per second, all processes"
     )
-    p.add_argument("--pause", type=float, default=1.0, help="quiet time before each round, seconds")
-    p.add_argument("--no-fetch", action="store_true", help="only time the nudge, fetch nothing")
-    p.add_argument("--timeout", type=float, default=900.0, help="for the whole run, seconds")
-    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    p.add_argument(
+        "--connect-concurrency", type=int, default=50, help="sockets opening at once per process"
+    )
+    p.add_argument("--connect-timeout", type=float, default=30.0, help="per screen, seconds")
+    p.add_argument(
+        "--connect-budget",
+        type=float,
+        default=0.0,
+        help="for connecting, and for priming, all screens, seconds (default: screens / rate + 180)",
+    )
+    p.add_argument("--request-timeout", type=float, default=60.0, help="per HTTP request, seconds")
+    p.add_argument(
+        "--round-timeout", type=float, default=60.0, help="how long a round waits, seconds"
+    )
+    p.add_argument(
+        "--pause", type=float, default=1.0, help="quiet time before each approval, seconds"
+    )
+    p.add_argument(
+        "--settle", type=float, default=0.5, help="wait for stray nudges after a round, seconds"
+    )
+    p.add_argument(
+        "--prime-rate",
+        type=float,
+        default=100.0,
+        help="first manifests per second, all processes (default 100; 0: all at once)",
+    )
+    p.add_argument(
+        "--no-fetch", action="store_true", help="approve: time the nudge alone, fetch nothing"
+    )
+    p.add_argument(
+        "--check-seconds", type=float, default=60.0, help="idle: each screen's re-check period"
+    )
+    p.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=None,
+        help="idle: length of the measured window (default: --check-seconds)",
+    )
+    p.add_argument(
+        "--manifest-bytes",
+        type=int,
+        default=8000,
+        help="bare server's manifest size when no Sunwall run measured it (default 8000)",
+    )
+    p.add_argument(
+        "--board-bytes",
+        type=int,
+        default=3000,
+        help="bare server's board size when no Sunwall run measured it (default 3000)",
+    )
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record the Sunwall server with py-spy during the scenario (raw collapsed stacks)",
+    )
+    p.add_argument(
+        "--server-root",
+        type=Path,
+        default=ROOT,
+        help="the Sunwall tree to run (default: this repository)",
+    )
+    p.add_argument("--timeout", type=float, default=3600.0, help="for the whole run, seconds")
+    p.add_argument("--json", type=Path, default=None, help="also write every figure here")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directories")
     args = p.parse_args(argv)
+    if args.screens is None:
+        args.screens = 10_000 if args.scenario == "idle" else 1000
+    if args.idle_seconds is None:
+        args.idle_seconds = args.check_seconds
+    args.server_root = args.server_root.resolve()
     if not 2 <= args.screens <= MAX_SCREENS:
         p.error(f"--screens must be 2..{MAX_SCREENS}")
     if not 1 <= args.rounds <= MAX_ROUNDS:
         p.error(f"--rounds must be 1..{MAX_ROUNDS}")
     if not 1 <= args.workers <= 16:
         p.error("--workers must be 1..16")
+    if args.prime_rate < 0:
+        p.error("--prime-rate must be 0 (no pacing) or more")
+    if args.no_fetch and args.scenario == "urgent":
+        p.error("--no-fetch: a screen sends receipts only after fetching (approve scenario only)")
+    if args.connect_rate <= 0 or args.check_seconds <= 0 or args.idle_seconds <= 0:
+        p.error("rates and periods must be positive")
     return args
 
 
 class OutOfTime(BaseException):
-    """The whole run took longer than --timeout (a BaseException so that it ends every mode)."""
+    """The whole run took longer than --timeout (a BaseException so that it ends every run)."""
 
 
 def _on_alarm(_signum: int, _frame: Any) -> None:
@@ -941,31 +1619,49 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGTERM, _on_term)
     signal.alarm(max(1, int(args.timeout)))
-    modes = ["threading", "gevent"] if args.async_mode == "both" else [args.async_mode]
+    fds = raise_fd_limit()  # the server processes inherit it too
+    kinds = ["bare"] if args.baseline else ["sunwall", "bare"] if args.compare else ["sunwall"]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"push latency: {args.screens} screens, {args.rounds} rounds, launcher {args.launcher},"
-        f" {os.cpu_count()} CPUs, load average {load}, Python {sys.version.split()[0]}"
+        f"push latency, scenario {args.scenario}: {args.screens} screens, {args.async_mode} via"
+        f" {args.launcher}, {args.workers} client process(es), {os.cpu_count()} CPUs, load {load},"
+        f" open-file limit {fds}, Python {sys.version.split()[0]}"
     )
-    results = []
+    results: list[TargetResult] = []
+    sizes: dict[str, int] = {}
     try:
-        for mode in modes:
-            print(f"\n[{mode}]")
-            results.append(run_mode(mode, args))
+        for kind in kinds:
+            print(f"\n[{kind}]")
+            results.append(run_target(kind, args, sizes))
     except OutOfTime as err:
         print(f"FAIL: {err}", file=sys.stderr)
         return 2
     signal.alarm(0)
     print_summary(results)
+    rows: list[tuple[str, float, float]] = []
+    if len(results) == 2:
+        rows = compare_rows(results[0], results[1])
+        print_compare(rows)
     if args.json:
-        args.json.write_text(
-            json.dumps([to_json(r) for r in results], indent=1, ensure_ascii=False)
-        )
-    failed = [r for r in results if r.failure or r.missed or r.others_nudged or r.connect_failures]
+        data = {
+            "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "results": [r.to_json() for r in results],
+            "compare": [{"metric": n, "sunwall": s, "bare": b} for n, s, b in rows],
+        }
+        args.json.write_text(json.dumps(_no_nan(data), indent=1, ensure_ascii=False))
+    failed = [r for r in results if r.failed()]
     for r in failed:
         print(
-            f"FAIL {r.async_mode}: {r.missed} missed nudges, {r.others_nudged} wrong nudges,"
-            f" {len(r.connect_failures)} screens never connected"
+            f"FAIL {r.server}: {r.missed_nudges} missed nudges, {r.missed_content} missed content,"
+            f" {r.wrongly_nudged} wrongly nudged, {len(r.dropped)} sockets dropped,"
+            f" {r.never_connected} never connected, {r.failed_checks} failed checks"
+            + (
+                f", {r.missed_received} + {r.missed_shown} missed receipts (received + shown),"
+                f" {r.delivery_mismatches} delivery report mismatches,"
+                f" {r.missed_cancel} still showing after cancel"
+                if r.urgent
+                else ""
+            )
             + (f"; {r.failure}" if r.failure else ""),
             file=sys.stderr,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from openapi_spec_validator import validate
 
 from server.extensions import session_scope
 from tests.conftest import csrf_from
+from tests.test_public import published  # noqa: F401 - fixture
 
 
 def body(world, **over):
@@ -135,6 +138,37 @@ def test_device_protocol_enrol_manifest_etag_and_revocation(client, world, beare
 
     assert client.post(f"/api/v1/devices/{world.screen_a.id}/revoke", headers=bearer("admin")).status_code == 200
     assert client.get("/api/v1/device/manifest", headers=dev).status_code == 401
+
+
+def test_a_screen_fetches_only_its_own_boards_and_a_revoked_one_only_what_it_was_just_given(app, client, world, bearer, published):  # noqa: F811
+    from server.clock import FixedClock
+
+    clock = FixedClock(dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC))
+    app.extensions["sunwall.clock"] = clock
+
+    def screen(device):
+        code = client.post(f"/api/v1/devices/{device.id}/enrolment-codes", headers=bearer("admin")).get_json()["code"]
+        return {"Authorization": "Bearer " + client.post("/api/v1/device/enrol", json={"code": code}).get_json()["token"]}
+
+    public, party = screen(world.screen_a), screen(world.screen_a_internal)
+    party_boards = {b["title"]: b for b in client.get("/api/v1/device/manifest", headers=party).get_json()["boards"]}
+    public_boards = {b["title"]: b for b in client.get("/api/v1/device/manifest", headers=public).get_json()["boards"]}
+    internal = party_boards["预备党员转正公示"]
+    assert "预备党员转正公示" not in public_boards
+    assert client.get(internal["href"], headers=party).status_code == 200
+    refused = client.get(internal["href"], headers=public)  # a hash it learnt elsewhere
+    assert refused.status_code == 404 and refused.get_json()["code"] == "not_found"
+    shown = public_boards["甲村十月财务公开"]
+    page = client.get(shown["href"], headers=public)
+    assert page.status_code == 200 and "甲村十月财务公开" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+
+    assert client.post(f"/api/v1/devices/{world.screen_a.id}/revoke", headers=bearer("admin")).status_code == 200
+    # Within a minute of its manifest: the boards it was given, nothing else.
+    assert client.get(shown["href"], headers=public).status_code == 200
+    assert client.get(internal["href"], headers=public).status_code == 401
+    clock.advance(dt.timedelta(seconds=61))
+    assert client.get(shown["href"], headers=public).status_code == 401
 
 
 def test_scheduler_rights_are_needed_for_enrolment_codes(client, world, bearer):

@@ -245,7 +245,7 @@ def test_a_screen_learns_its_next_change_and_is_answered_from_its_stamp_until_th
     evening_playlist(session, w, now, [town])
 
     def stamp(at):
-        return manifests.known_stamp(session, w.screen_a, at, "http://s.test", SECRET, "Asia/Shanghai")
+        return manifests.screen_manifest(session, w.screen_a, at, "http://s.test", SECRET, "Asia/Shanghai", have=None)
 
     # 19:00, inside the evening daypart: the next change is its end, not the 18:00 start behind us.
     assert build(session, w.screen_a, local(20, 19))["next_change_at"] == local(20, 22).isoformat()
@@ -258,6 +258,11 @@ def test_a_screen_learns_its_next_change_and_is_answered_from_its_stamp_until_th
     evening, planned = stamp(local(20, 18))  # the edge: planned again, and it differs
     assert planned is not None and evening.version == planned.version != first.version
     assert town.id and set(evening.pages) == {b["content"] for b in planned.render(local(20, 18))["boards"]}
+    # A screen that holds an older version gets the plan from the same stamp.
+    _, behind = manifests.screen_manifest(session, w.screen_a, local(20, 18, 0), "http://s.test", SECRET, "Asia/Shanghai", have=first.version)
+    assert behind is not None and behind.version == evening.version
+    _, current = manifests.screen_manifest(session, w.screen_a, local(20, 18), "http://s.test", SECRET, "Asia/Shanghai", have=evening.version)
+    assert current is None
     w.screen_a.name = "改名后的大厅屏"
     session.flush()
     renamed, planned = stamp(local(20, 18, 1))  # what the screen is is part of its stamp

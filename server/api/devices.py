@@ -7,6 +7,8 @@ manifest answers 304 when the screen's ETag is current.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 
 from flask import current_app, request, send_from_directory
 
@@ -93,17 +95,48 @@ def _manifest_args(device: Device, moment: dt.datetime) -> tuple:
     )
 
 
+class ServedBoards:
+    """Which boards a credential was just given a manifest for, so the board fetches that
+    follow (the whole village fetches at once after a nudge) need no database at all.
+
+    Kept for `WINDOW` after each manifest answer, per process. A credential revoked within
+    that window can still fetch boards of the manifest it was already given, nothing more;
+    after it, every fetch is checked against the database again."""
+
+    WINDOW = dt.timedelta(seconds=60)
+    MAX = 50_000
+
+    def __init__(self) -> None:
+        self._given: OrderedDict[str, tuple[dt.datetime, dict[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def give(self, credential: str, pages: dict[str, str], moment: dt.datetime) -> None:
+        with self._lock:
+            self._given[credential] = (moment + self.WINDOW, pages)
+            self._given.move_to_end(credential)
+            while len(self._given) > self.MAX:
+                self._given.popitem(last=False)
+
+    def page(self, credential: str, sha256: str, moment: dt.datetime) -> str | None:
+        with self._lock:
+            given = self._given.get(credential)
+        if given is None or given[0] <= moment:
+            return None
+        return given[1].get(sha256)
+
+
+served_boards = ServedBoards()
+
+
 @endpoint("get", "/device/manifest", summary="The screen's manifest (ETag / If-None-Match)", tag="device protocol", auth="device", response=ManifestOut, responses={304: "unchanged", 401: "credential invalid or revoked"})
 def manifest():
     session, moment = db_session(), now()
     device = current_device()
     # An unchanged screen (the once-a-minute poll) is answered from its stamp.
-    stamp, plan = manifests.known_stamp(*_manifest_args(device, moment))
+    have = request.headers.get("If-None-Match", "").strip().removeprefix("W/").strip('"')
+    stamp, plan = manifests.screen_manifest(*_manifest_args(device, moment), have=have)
     etag = f'"{stamp.version}"'
-    if etag in request.headers.get("If-None-Match", ""):
-        plan = None
-    elif plan is None:
-        plan = manifests.plan_manifest(*_manifest_args(device, moment))
+    served_boards.give(credential_key(), stamp.pages, moment)
     # A read, then one small write in a transaction of its own (see devices.mark_seen).
     seen = (device.id, device.last_seen_at)
     end_reading()
@@ -115,9 +148,11 @@ def manifest():
 
 @endpoint("get", "/device/boards/{sha256}", summary="A board's HTML by the sha256 its manifest lists (immutable)", tag="device protocol", auth="device", responses={404: "not a board of this screen's manifest"})
 def board(sha256: str):
-    device = current_device()
     # Only boards of the screen's own manifest: an internal board never reaches a public screen.
-    page = manifests.known_stamp(*_manifest_args(device, now()))[0].pages.get(sha256)
+    moment = now()
+    page = served_boards.page(credential_key(), sha256, moment)
+    if page is None:
+        page = manifests.known_stamp(*_manifest_args(current_device(), moment)).pages.get(sha256)
     if page is None:
         raise NotFound("没有这块内容。")
     headers = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from server.domain import access, audit, changes
@@ -145,15 +145,19 @@ def enrol(session: Session, code: str, now: dt.datetime) -> tuple[Device, str]:
     return row.device, secret
 
 
+# One query for the screen, its site and area (every device request needs all three),
+# built once: every poll of every screen runs it.
+_LIVE_CREDENTIAL = (
+    select(DeviceCredential)
+    .where(DeviceCredential.secret_hash == bindparam("secret_hash"), DeviceCredential.revoked_at.is_(None))
+    .options(joinedload(DeviceCredential.device).joinedload(Device.site).joinedload(Site.area))
+)
+
+
 def authenticate(session: Session, secret: str | None, now: dt.datetime) -> Device | None:
     if not secret or len(secret) > 200:
         return None
-    # One query for the screen, its site and area: every device request needs all three.
-    cred = session.scalar(
-        select(DeviceCredential)
-        .where(DeviceCredential.secret_hash == digest(secret), DeviceCredential.revoked_at.is_(None))
-        .options(joinedload(DeviceCredential.device).joinedload(Device.site).joinedload(Site.area))
-    )
+    cred = session.scalar(_LIVE_CREDENTIAL, {"secret_hash": digest(secret)})
     if cred is None or cred.device.decommissioned_at is not None:
         return None
     return cred.device

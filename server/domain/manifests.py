@@ -291,13 +291,29 @@ def _build_area_loop(
     )
 
 
+_REVISION_QUERIES: dict[str, Any] = {}
+
+
+def _revisions_query(area: Area) -> Any:
+    """The loop revisions a screen in `area` reads from: one statement per area, built once
+    (every poll runs it). The area's path names it and its ancestors, so it is the key."""
+    query = _REVISION_QUERIES.get(area.path)
+    if query is None:
+        query = (
+            select(LoopRevision.area_id, LoopRevision.revision, LoopRevision.changed_at)
+            .join(Area, Area.id == LoopRevision.area_id)
+            .where(reach.sources_clause(area))
+            .order_by(LoopRevision.area_id)
+        )
+        with _lock:
+            if len(_REVISION_QUERIES) > 4096:
+                _REVISION_QUERIES.clear()
+            _REVISION_QUERIES[area.path] = query
+    return query
+
+
 def area_loop(session: Session, area: Area, internal: bool, now: dt.datetime, zone: str) -> AreaLoop:
-    rows = session.execute(
-        select(LoopRevision.area_id, LoopRevision.revision, LoopRevision.changed_at)
-        .join(Area, Area.id == LoopRevision.area_id)
-        .where(reach.sources_clause(area))
-        .order_by(LoopRevision.area_id)
-    ).all()
+    rows = session.execute(_revisions_query(area)).all()
     revisions = tuple((area_id, revision) for area_id, revision, _ in rows)
     changed_at = max((row.changed_at for row in rows if row.changed_at is not None), default=None)
     # The time of the last change is part of the key: revisions alone could come back
@@ -375,18 +391,37 @@ def known_stamp(
     qr_secret: bytes,
     timezone: str = "Asia/Shanghai",
     lookahead_days: int = LOOKAHEAD_DAYS,
-) -> tuple[Stamp, ManifestPlan | None]:
+) -> Stamp:
     """The screen's current manifest version and boards, planning the manifest only when
-    something may have changed since it was last planned (the plan is returned then)."""
+    something may have changed since it was last planned."""
+    return screen_manifest(session, device, now, public_url, qr_secret, timezone, lookahead_days, have=None)[0]
+
+
+def screen_manifest(
+    session: Session,
+    device: Device,
+    now: dt.datetime,
+    public_url: str,
+    qr_secret: bytes,
+    timezone: str = "Asia/Shanghai",
+    lookahead_days: int = LOOKAHEAD_DAYS,
+    *,
+    have: str | None,
+) -> tuple[Stamp, ManifestPlan | None]:
+    """What a screen that holds version `have` (None: any, it only asks for the stamp)
+    needs: the current stamp, and the plan unless the screen is up to date or only asked
+    for the stamp and it was still valid. One area loop, read once, serves both."""
     loop = area_loop(session, device.site.area, device.internal, now, timezone)
-    key = _screen_key(device, _member_of(loop, device), public_url, qr_secret, lookahead_days)
+    member_of = _member_of(loop, device)
+    key = _screen_key(device, member_of, public_url, qr_secret, lookahead_days)
     with _lock:
         stamp = loop.stamps.get(key)
-    if stamp is not None and stamp.built_at <= now < stamp.until:
+    if stamp is not None and stamp.built_at <= now < stamp.until and have in (None, stamp.version):
         return stamp, None
-    plan = plan_manifest(session, device, now, public_url, qr_secret, timezone, lookahead_days)
+    plan = _plan(loop, member_of, device, now, public_url, qr_secret, timezone, lookahead_days)
     with _lock:
-        return loop.stamps[key], plan
+        stamp = loop.stamps[key]
+    return stamp, (None if have == stamp.version else plan)
 
 
 def plan_manifest(
@@ -398,9 +433,22 @@ def plan_manifest(
     timezone: str = "Asia/Shanghai",
     lookahead_days: int = LOOKAHEAD_DAYS,
 ) -> ManifestPlan:
+    """The screen's whole manifest as of `now`."""
+    loop = area_loop(session, device.site.area, device.internal, now, timezone)
+    return _plan(loop, _member_of(loop, device), device, now, public_url, qr_secret, timezone, lookahead_days)
+
+
+def _plan(
+    loop: AreaLoop,
+    member_of: list[int],
+    device: Device,
+    now: dt.datetime,
+    public_url: str,
+    qr_secret: bytes,
+    timezone: str,
+    lookahead_days: int,
+) -> ManifestPlan:
     site, area = device.site, device.site.area
-    loop = area_loop(session, area, device.internal, now, timezone)
-    member_of = _member_of(loop, device)
     reached = reach.targets(device, member_of)
 
     start = dates.day_start(dates.local_day(now, timezone), timezone)
