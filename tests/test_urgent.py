@@ -4,6 +4,7 @@ on SQLite and PostgreSQL, plus the races (approvals, receipts) on real databases
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections import Counter
 
@@ -622,6 +623,7 @@ def test_rejecting_without_a_reason_stays_on_the_review_page(app, client, world,
     notice_id = seeded(app, world, approve=False)
     login("reviewer")
     review = client.get(f"/admin/urgent/{notice_id}/review").get_data(as_text=True)
+    assert re.search(r"发布于 \d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}　至 \d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2} 止", review)
     resp = client.post(f"/admin/urgent/{notice_id}/reject", data={"csrf_token": csrf_from(review), "comment": ""})
     assert resp.status_code == 422 and "退回时请写明原因。" in resp.get_data(as_text=True)
     resp = client.post(f"/admin/urgent/{notice_id}/reject", data={"csrf_token": csrf_from(review), "comment": "地点写错"})
