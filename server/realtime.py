@@ -5,11 +5,15 @@ notices to reviewers, and receipts to the delivery pages watching a notice."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, request
 from flask import session as cookie_session
 from flask_socketio import Namespace, disconnect, join_room, leave_room
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.clock import now
@@ -26,7 +30,68 @@ def _sid() -> str:
     return str(request.sid)  # type: ignore[attr-defined]
 
 
+@dataclass
+class _Ticket:
+    device_id: int
+    items: list[urgent.ReceiptItem]
+    answer: dict[str, Any] | None = None
+
+
+class ReceiptDesk:
+    """Receipts from many screens, written together (group commit).
+
+    An urgent notice brings two receipts from every screen within seconds; one
+    transaction each would queue them all on SQLite's write lock. Each event joins the
+    queue, yields once (`pause`: under gevent a database call never yields, so this is
+    when the receipts that already arrived join), and the first to get the pen writes
+    everything queued in one transaction. Every event is still answered with its own
+    count, after the commit."""
+
+    def __init__(self, pause: Callable[[], None]) -> None:
+        self._pause = pause
+        self._queue: list[_Ticket] = []
+        self._queue_lock = threading.Lock()
+        self._pen = threading.Lock()
+
+    def record(self, device_id: int, items: list[urgent.ReceiptItem]) -> dict[str, Any]:
+        ticket = _Ticket(device_id, items)
+        with self._queue_lock:
+            self._queue.append(ticket)
+        self._pause()
+        with self._pen:
+            if ticket.answer is None:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._write(batch)
+        assert ticket.answer is not None
+        return ticket.answer
+
+    def _write(self, batch: list[_Ticket]) -> None:
+        intent = write_intent.set(True)  # writes: on SQLite take the write lock up front
+        try:
+            with session_scope() as session:
+                moment = now()
+                wanted = {t.device_id for t in batch}
+                found = {d.id: d for d in session.scalars(select(Device).where(Device.id.in_(wanted)))}
+                for ticket in batch:
+                    device = found.get(ticket.device_id)
+                    if device is None:
+                        ticket.answer = {"ok": False, "error": "unauthorized"}
+                        continue
+                    accepted = urgent.record_receipts(session, device, ticket.items, moment)
+                    devices.mark_seen(session, device.id, device.last_seen_at, moment)
+                    ticket.answer = {"ok": True, "accepted": accepted}
+        except Exception:
+            current_app.logger.exception("could not record %d receipt event(s)", len(batch))
+            for ticket in batch:  # nothing of the batch was kept: every screen sends again
+                ticket.answer = {"ok": False, "error": "not recorded, send again"}
+        finally:
+            write_intent.reset(intent)
+
+
 class DeviceNamespace(Namespace):
+    _desk: ReceiptDesk | None = None
+
     def on_connect(self, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str):
@@ -61,18 +126,9 @@ class DeviceNamespace(Namespace):
             items = parse_receipts(data)
         except DomainError as err:
             return {"ok": False, "error": err.message, "field": err.field}
-        intent = write_intent.set(True)  # writes: on SQLite take the write lock up front
-        try:
-            with session_scope() as session:
-                device = session.get(Device, device_id)
-                if device is None:
-                    return {"ok": False, "error": "unauthorized"}
-                moment = now()
-                accepted = urgent.record_receipts(session, device, items, moment)
-                devices.mark_seen(session, device.id, device.last_seen_at, moment)
-        finally:
-            write_intent.reset(intent)
-        return {"ok": True, "accepted": accepted}
+        if self._desk is None:
+            self._desk = ReceiptDesk(lambda: self.socketio.sleep(0))
+        return self._desk.record(device_id, items)
 
 
 def _signed_in_user(session: Session) -> User | None:

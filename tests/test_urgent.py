@@ -439,6 +439,25 @@ def test_delivery_lists_screens_not_yet_delivered_first_with_their_state(session
     assert [s.device.id for s in report.pending] == [w.screen_b.id]
 
 
+def test_counting_the_screens_a_target_reaches_agrees_with_listing_them(session, make_world):
+    from server.domain import reach, schedules
+    from server.models import Audience
+
+    w = make_world(session)
+    group = schedules.create_group(session, w.admin, w.town.id, "甲村两块屏", [w.screen_a.id, w.screen_a_internal.id], NOW)
+    targets = [
+        (TargetKind.area, w.town.id), (TargetKind.area, w.village_a.id), (TargetKind.area, 10**9),
+        (TargetKind.site, w.site_a.id), (TargetKind.device, w.screen_b.id), (TargetKind.group, group.id),
+    ]
+    counts = []
+    for kind, target_id in targets:
+        for audience in (Audience.all, Audience.internal):
+            listed = reach.target_devices(session, kind, target_id, audience)
+            assert reach.target_device_count(session, kind, target_id, audience) == len(listed)
+            counts.append(len(listed))
+    assert max(counts) >= 3 and 0 in counts and 1 in counts  # the cases differ
+
+
 # --------------------------------------------------------------------------- races
 
 
@@ -563,6 +582,46 @@ def seeded(app, world, *, approve: bool) -> int:
         if approve:
             urgent.approve(s, reviewer, n.id, NOW, n.content_hash)
         return n.id
+
+
+def test_receipts_arriving_together_are_written_in_one_transaction_and_each_answered(app, world):
+    from server.extensions import session_scope
+    from server.models import UrgentReceipt
+    from server.realtime import ReceiptDesk
+
+    notice_id = seeded(app, world, approve=True)
+    at = NOW + HOUR
+    events = [
+        (world.screen_a.id, "received"), (world.screen_a.id, "shown"),
+        (world.screen_a_internal.id, "shown"),
+        (world.screen_b.id, "shown"),  # another village: not a recipient
+        (10**9, "shown"),  # no such screen
+    ]
+    queued = threading.Barrier(len(events))  # the pause: everyone is queued before anyone writes
+    desk = ReceiptDesk(queued.wait)
+    batches = []
+    write = desk._write
+    desk._write = lambda batch: (batches.append(len(batch)), write(batch))  # type: ignore[method-assign]
+    answers = {}
+
+    def send(i, device_id, state):
+        with app.app_context():
+            answers[i] = desk.record(device_id, [ReceiptItem(notice_id, state, at)])
+
+    threads = [threading.Thread(target=send, args=(i, *e)) for i, e in enumerate(events)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert batches == [len(events)]
+    assert [answers[i] for i in range(len(events))] == [
+        {"ok": True, "accepted": 1}, {"ok": True, "accepted": 1}, {"ok": True, "accepted": 1},
+        {"ok": True, "accepted": 0}, {"ok": False, "error": "unauthorized"},
+    ]
+    with app.app_context(), session_scope() as s:
+        rows = {r.device_id: r for r in s.scalars(select(UrgentReceipt).where(UrgentReceipt.notice_id == notice_id))}
+        assert set(rows) == {world.screen_a.id, world.screen_a_internal.id}
+        assert rows[world.screen_a.id].shown_at is not None and rows[world.screen_a.id].received_at is not None
 
 
 def test_the_draft_form_names_a_missing_end_and_saves_nothing(app, client, world, login, clock):

@@ -161,7 +161,7 @@ def serialise(n: UrgentNotice, moment: dt.datetime, screens: int | None = None) 
 
 
 def _one(n: UrgentNotice, moment: dt.datetime) -> UrgentOut:
-    return serialise(n, moment, len(urgent.reached_devices(db_session(), n)))
+    return serialise(n, moment, urgent.reached_count(db_session(), n))
 
 
 def short_time(value: dt.datetime, moment: dt.datetime) -> str:

@@ -44,7 +44,6 @@ from server.models import (
     LoopRevision,
     Playlist,
     ScheduleEntry,
-    Scope,
     TargetKind,
     UrgentNotice,
     UrgentStatus,
@@ -274,7 +273,7 @@ def _build_area_loop(
     urgent = tuple(
         UrgentRow(
             n.id, (n.target_kind, n.target_id),
-            Audience.internal if n.scope is Scope.internal else Audience.all, _urgent_board(n, zone),
+            reach.audience_for(n.scope), _urgent_board(n, zone),
         )
         for n in notices
     )

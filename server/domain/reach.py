@@ -14,8 +14,9 @@ rows, any other screen public rows only; an internal change reaches internal scr
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.models import Area, Audience, Device, DeviceGroup, Scope, Site, TargetKind
@@ -25,6 +26,12 @@ from server.models.schedules import device_group_members
 def scopes(internal: bool) -> tuple[Scope, ...]:
     """The scopes a screen (or a page) may show."""
     return (Scope.public, Scope.internal) if internal else (Scope.public,)
+
+
+def audience_for(scope: Scope) -> Audience:
+    """Who an item of `scope` sent to a target reaches: an internal (党内) one only the
+    internal screens of that target."""
+    return Audience.internal if scope is Scope.internal else Audience.all
 
 
 def disclosure_area_ids(area: Area) -> list[int]:
@@ -103,13 +110,13 @@ def audience_reaches(audience: Audience, device: Device) -> bool:
     return audience is Audience.all or device.internal
 
 
-def target_devices(session: Session, kind: TargetKind, target_id: int, audience: Audience) -> list[Device]:
-    """The screens in service that a target reaches (for delivery receipts and week views)."""
-    query = select(Device).join(Site, Site.id == Device.site_id).where(Device.decommissioned_at.is_(None))
+def _targeted(session: Session, what: Any, kind: TargetKind, target_id: int, audience: Audience) -> Any:
+    """`select(what)` over the screens in service that a target reaches, or None."""
+    query = select(what).select_from(Device).join(Site, Site.id == Device.site_id).where(Device.decommissioned_at.is_(None))
     if kind is TargetKind.area:
         home = session.get(Area, target_id)
         if home is None:
-            return []
+            return None
         query = query.join(Area, Area.id == Site.area_id).where(Area.path.startswith(home.path, autoescape=True))
     elif kind is TargetKind.site:
         query = query.where(Device.site_id == target_id)
@@ -121,4 +128,16 @@ def target_devices(session: Session, kind: TargetKind, target_id: int, audience:
         query = query.where(Device.id == target_id)
     if audience is Audience.internal:
         query = query.where(Device.internal.is_(True))
-    return list(session.scalars(query.order_by(Device.site_id, Device.id)))
+    return query
+
+
+def target_devices(session: Session, kind: TargetKind, target_id: int, audience: Audience) -> list[Device]:
+    """The screens in service that a target reaches (for delivery receipts and week views)."""
+    query = _targeted(session, Device, kind, target_id, audience)
+    return [] if query is None else list(session.scalars(query.order_by(Device.site_id, Device.id)))
+
+
+def target_device_count(session: Session, kind: TargetKind, target_id: int, audience: Audience) -> int:
+    """How many screens `target_devices` would list, without loading them."""
+    query = _targeted(session, func.count(Device.id), kind, target_id, audience)
+    return 0 if query is None else int(session.scalar(query) or 0)

@@ -41,7 +41,6 @@ from server.domain.schedules import TARGET_LABELS, group_ids_of
 from server.domain.text import N_
 from server.models import (
     Area,
-    Audience,
     AuditEvent,
     Device,
     DeviceGroup,
@@ -121,11 +120,6 @@ def list_visible(
     return list(session.scalars(query))
 
 
-def audience_of(notice: UrgentNotice) -> Audience:
-    """An internal (党内) notice reaches only the internal screens of its target."""
-    return Audience.internal if notice.scope is Scope.internal else Audience.all
-
-
 def is_live(notice: UrgentNotice, now: dt.datetime) -> bool:
     """On screens right now."""
     return (
@@ -163,9 +157,14 @@ def target_name(session: Session, kind: TargetKind, target_id: int) -> str:
     return f"{label}“{name}”" if name else f"{label} #{target_id}"
 
 
+def reached_count(session: Session, notice: UrgentNotice) -> int:
+    """How many screens in service the notice's target and scope reach."""
+    return reach.target_device_count(session, notice.target_kind, notice.target_id, reach.audience_for(notice.scope))
+
+
 def reached_devices(session: Session, notice: UrgentNotice) -> list[Device]:
     """The screens in service that the notice's target and scope reach."""
-    return reach.target_devices(session, notice.target_kind, notice.target_id, audience_of(notice))
+    return reach.target_devices(session, notice.target_kind, notice.target_id, reach.audience_for(notice.scope))
 
 
 def may_draft(user: User, area: Area) -> bool:
@@ -229,8 +228,8 @@ def check_target(
         raise ValidationFailed("该屏幕分组已停用。", field="target_id")
     if kind is TargetKind.device and (device := session.get(Device, target_id)) is not None and device.decommissioned_at is not None:
         raise ValidationFailed("该屏幕已停用。", field="target_id")
-    audience = Audience.internal if scope is Scope.internal else Audience.all
-    if not reach.target_devices(session, kind, target_id, audience):
+    audience = reach.audience_for(scope)
+    if not reach.target_device_count(session, kind, target_id, audience):
         if scope is Scope.internal:
             raise ValidationFailed(
                 f"所选{label}没有党员活动室屏：党内通知只在党员活动室屏上显示。", field="target_id"
@@ -574,36 +573,42 @@ def record_receipts(session: Session, device: Device, items: Iterable[ReceiptIte
     wanted = [i for i in items if i.state in RECEIPT_STATES and i.at.tzinfo is not None]
     if not wanted or device.decommissioned_at is not None:
         return 0
+    # Only the facts the check needs, not whole notices: a township-wide notice brings a
+    # receipt from every screen within seconds.
     notices = {
-        n.id: n
-        for n in session.scalars(
-            select(UrgentNotice).where(
+        row.id: row
+        for row in session.execute(
+            select(
+                UrgentNotice.id, UrgentNotice.target_kind, UrgentNotice.target_id, UrgentNotice.scope,
+                UrgentNotice.decided_at,
+            ).where(
                 UrgentNotice.id.in_({i.notice_id for i in wanted}),
                 UrgentNotice.status.in_((UrgentStatus.approved, UrgentStatus.cancelled)),
             )
         )
     }
-    reached = reach.targets(device, group_ids_of(session, device))
-    accepted: list[tuple[UrgentNotice, str, dt.datetime]] = []
+    by_group = any(n.target_kind is TargetKind.group for n in notices.values())
+    reached = reach.targets(device, group_ids_of(session, device) if by_group else [])
+    accepted: list[tuple[int, str, dt.datetime]] = []
     for item in wanted:
         notice = notices.get(item.notice_id)
         if notice is None or (notice.target_kind, notice.target_id) not in reached:
             continue
-        if not reach.audience_reaches(audience_of(notice), device):
+        if not reach.audience_reaches(reach.audience_for(notice.scope), device):
             continue
         at = min(item.at.astimezone(dt.UTC), now)
         if notice.decided_at is not None:
             at = max(at, notice.decided_at)
-        accepted.append((notice, item.state, at))
+        accepted.append((notice.id, item.state, at))
     if not accepted:
         return 0
-    _insert_missing(session, (n.id for n, _, _ in accepted), device.id)
-    for notice, state, at in sorted(accepted, key=lambda a: (a[0].id, a[2])):
-        changed = _keep_earliest(session, notice.id, device.id, UrgentReceipt.received_at, at)
+    _insert_missing(session, (n for n, _, _ in accepted), device.id)
+    for notice_id, state, at in sorted(accepted, key=lambda a: (a[0], a[2])):
+        changed = _keep_earliest(session, notice_id, device.id, UrgentReceipt.received_at, at)
         if state == "shown":
-            changed = _keep_earliest(session, notice.id, device.id, UrgentReceipt.shown_at, at) or changed
+            changed = _keep_earliest(session, notice_id, device.id, UrgentReceipt.shown_at, at) or changed
         if changed:
-            changes.receipt_recorded(session, notice.id, device.id, state, at)
+            changes.receipt_recorded(session, notice_id, device.id, state, at)
     session.flush()
     return len(accepted)
 
