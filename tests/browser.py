@@ -157,8 +157,9 @@ def wait_for_board(
 def show_board(page: Page, board_id: str) -> None:
     """Run the player's pending rotation now, aimed at `board_id` of what plays now.
 
-    The player's own callback runs (`show(index + 1)`): it swaps a pending manifest in and
-    renders the board exactly as a timed rotation would; only the wait is skipped.
+    The player's own rotation runs (`advance`, `show(index + 1)`): it swaps a pending
+    manifest in and renders the board exactly as a timed rotation would, from its first
+    page; only the wait is skipped.
     """
     ok = page.evaluate(
         """(id) => {
@@ -170,10 +171,9 @@ def show_board(page: Page, board_id: str) -> None:
           const playing = ids.filter(b => { const x = m.boards.find(y => y.id === b);
             return x && (!x.from || Date.parse(x.from) <= now) && (!x.until || Date.parse(x.until) > now) && s.pages[x.content]; });
           const i = playing.indexOf(id);
-          const t = window.__sunwallTimers.get(s.timer);
-          if (i < 0 || !t) return false;
+          if (i < 0 || !window.__sunwallTimers.get(s.timer)) return false;
           s.index = i - 1;
-          t.run();
+          s.advance();
           return true;
         }""",
         board_id,

@@ -276,7 +276,7 @@ XSS_BODY = (
 XSS_TEXT = "<script> window.__xss = 'fb'; alert(4) </script> <img src=x onerror= \"window.__xss = 'fb-img'; alert(5)\">"
 
 
-def _api_publish(live: LiveServer, village: str, title: str, body: str) -> int:
+def _api_publish(live: LiveServer, village: str, title: str, body: str, **fields: Any) -> int:
     editor, reviewer = live.api("editor"), live.api("reviewer")
     area = next(
         a for a in editor.get(live.url + "/api/v1/areas").json()["items"] if a["name"] == village
@@ -291,6 +291,7 @@ def _api_publish(live: LiveServer, village: str, title: str, body: str) -> int:
             "title": title,
             "body": body,
             "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
+            **fields,
         },
     )
     assert created.status_code == 201, created.text
@@ -474,3 +475,87 @@ def test_a_screen_switches_to_the_evening_playlist_while_its_server_is_stopped(
     assert decode_qr(page.screenshot(path=str(tmp_path / "player-evening-offline.png"))) == [qr_url]
     go_to(six_pm.replace(hour=21, minute=30) + dt.timedelta(seconds=5))
     assert playing() == default, "the default loop did not come back at 21:30"
+
+
+SHEET_STATE = """() => {
+  const stage = document.getElementById('stage'), body = stage.querySelector('.board-body');
+  const rows = [...stage.querySelectorAll('table.data tbody tr')];
+  const shown = rows.filter(r => r.offsetParent !== null);
+  const head = stage.querySelector('table.data thead');
+  const limit = body.getBoundingClientRect().bottom;
+  const label = stage.querySelector('.sheet-no');
+  return {
+    sheet: Number(stage.dataset.sheet), sheets: Number(stage.dataset.sheets),
+    first: shown.length ? Number(shown[0].cells[0].textContent) : null,
+    count: shown.length,
+    numbers: shown.map(r => Number(r.cells[0].textContent)),
+    head: !!head && head.offsetParent !== null && head.getBoundingClientRect().height > 0,
+    fits: shown.every(r => r.getBoundingClientRect().bottom <= limit + 1),
+    label: label ? label.textContent : null,
+    font: Math.min(...shown.map(r => parseFloat(getComputedStyle(r.cells[0]).fontSize))),
+  };
+}"""
+
+
+@pytest.mark.parametrize("screen,size", [("大厅信息屏", (1920, 1080)), ("门口竖屏", (1080, 1920))])
+def test_a_long_table_is_paged_with_its_header_on_every_page(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext], tmp_path: Path, screen: str, size: tuple[int, int]
+) -> None:
+    title = f"六十户救助资金发放表{uuid.uuid4().hex[:4]}"
+    rows = [[str(i), f"村民{i:02d}", f"第{i % 7 + 1}组", "临时救助" if i % 3 else "低保", f"{800 + i * 10}.00"] for i in range(1, 61)]
+    _api_publish(live, "东山村", title, "", kind="table", table={"columns": ["序号", "户主", "组别", "救助类型", "金额（元）"], "rows": rows})
+    context = player_context(browser, width=size[0], height=size[1])
+    contexts.append(context)
+    page = open_player(context, live.url, live.screen("东山村", screen)["key"])
+    board = wait_for_board(page, title, id_prefix="d")["board"]
+    show_board(page, board["id"])
+    settle(page)
+    seen: list[int] = []
+    first = page.evaluate(SHEET_STATE)
+    assert first["sheets"] >= 2, "60 rows do not fit one page"
+    for k in range(1, first["sheets"] + 1):
+        state = page.evaluate(SHEET_STATE)
+        assert state["sheet"] == k and state["label"] == f"第 {k}/{first['sheets']} 页"
+        assert state["head"], f"page {k} lost the table header"
+        assert state["fits"], f"page {k} runs past the board"
+        assert state["font"] >= 28, f"table text {state['font']} px on page {k}"
+        assert state["count"] >= 4, f"page {k} holds {state['count']} rows: too little to be worth a page"
+        seen += state["numbers"]
+        if k == 2:
+            page.screenshot(path=str(tmp_path / f"table-page-2-{size[0]}x{size[1]}.png"))
+        # The player's own page turn, without the wait; it is armed for the board's time.
+        delay = page.evaluate("() => { const t = window.__sunwallTimers.get(window.sunwallPlayer.timer); t.run(); return t.delay; }")
+        assert delay == board["seconds"] * 1000
+    assert seen == list(range(1, 61)), "every row once, in order"
+    assert page.get_attribute("#stage", "data-board-id") != board["id"], "after the last page the loop moves on"
+
+
+def test_a_long_notice_is_paged_and_its_numbering_carries_on(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    title = f"村规民约全文{uuid.uuid4().hex[:4]}"
+    body = "## 第一章 总则\n\n" + "\n".join(f"{i}. 第{i}条：爱护公共设施，保持村容整洁，邻里互助。" for i in range(1, 31))
+    _api_publish(live, "东山村", title, body)
+    context = player_context(browser)
+    contexts.append(context)
+    page = open_player(context, live.url, live.screen("东山村", "大厅信息屏")["key"])
+    board = wait_for_board(page, title, id_prefix="d")["board"]
+    show_board(page, board["id"])
+    sheets = int(page.get_attribute("#stage", "data-sheets") or 0)
+    assert sheets >= 2
+    numbers: list[int] = []
+    for k in range(1, sheets + 1):
+        visible = page.evaluate(
+            """() => [...document.querySelectorAll('#stage .scroller li')].filter(li => li.offsetParent !== null)
+                 .map(li => li.value)"""
+        )
+        fits = page.evaluate(
+            """() => { const b = document.querySelector('#stage .board-body').getBoundingClientRect().bottom;
+                 return [...document.querySelectorAll('#stage .scroller > *, #stage .scroller li')]
+                   .filter(e => e.offsetParent !== null).every(e => e.getBoundingClientRect().bottom <= b + 1); }"""
+        )
+        assert fits, f"page {k} runs past the board"
+        assert page.locator("#stage .sheet-no").inner_text() == f"第 {k}/{sheets} 页"
+        numbers += visible
+        page.evaluate("() => window.__sunwallTimers.get(window.sunwallPlayer.timer).run()")
+    assert numbers == list(range(1, 31))

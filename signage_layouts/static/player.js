@@ -21,6 +21,8 @@
     pages: {}, playing: [], signature: "", urgentIndex: -1
   };
   window.sunwallPlayer = state;
+  // The next board now, whatever page the current one is on (tests skip the wait with it).
+  state.advance = function () { clearTimeout(state.timer); show(state.index + 1); };
 
   function setLink(online) {
     state.online = online;
@@ -339,34 +341,80 @@
     document.getElementById("ticker-text").textContent = m.ticker;
     renderDots(urgent.length ? 0 : list.length, state.index);
     if (board.kind === "urgent") noteReceipt(board.id, "shown");
-    var seconds = scrollLongContent(cfg.boardSeconds || item.seconds || 15);
-    state.timer = setTimeout(function () { show(state.index + 1); }, seconds * 1000);
+    var seconds = cfg.boardSeconds || item.seconds || 15;
+    var sheets = paginate(), sheet = 0;
+    stage.removeAttribute("data-sheet");
+    stage.removeAttribute("data-sheets");
+    if (sheets) showSheet(sheets, 0);
+    var turn = function () {
+      if (sheets && sheet + 1 < sheets.pages.length) {
+        showSheet(sheets, ++sheet);
+        state.timer = setTimeout(turn, seconds * 1000);
+      } else {
+        show(state.index + 1);
+      }
+    };
+    state.timer = setTimeout(turn, seconds * 1000);
   }
 
-  // Content taller than the board scrolls slowly once, after a pause to start reading;
-  // the board then stays long enough for it (up to 2 minutes).
-  var SCROLL_PX_PER_SECOND = 30, PAUSE_SECONDS = 4;
-  function scrollLongContent(seconds) {
+  // ------------------------------------------------------------------ paging
+
+  // Content taller than the board is shown page by page, never scrolled: a table's rows
+  // (its header on every page), a notice's paragraphs and list items. Each page stays for
+  // the board's own time; "第 2/5 页" says where the reader is.
+  function paginate() {
     var body = stage.querySelector(".board-body"), inner = stage.querySelector(".scroller");
-    if (!body || !inner) return seconds;
-    // A wide table shrinks its type (down to 18 px) rather than losing columns at the edge.
-    var table = inner.querySelector("table.data");
-    var size = table ? parseFloat(getComputedStyle(table).fontSize) : 0;
-    while (table && inner.scrollWidth > body.clientWidth + 1 && size > 18) {
-      size -= 2;
-      table.style.fontSize = size + "px";
+    if (!body || !inner) return null;
+    var table = inner.querySelector("table.data"), blocks;
+    if (table) {
+      // A table too wide for the board wraps its cells instead of shrinking its type.
+      if (inner.scrollWidth > body.clientWidth + 1) table.classList.add("wrap");
+      blocks = Array.prototype.slice.call(table.tBodies[0] ? table.tBodies[0].rows : []);
+    } else {
+      blocks = [];
+      Array.prototype.forEach.call(inner.children, function (el) {
+        if (el.tagName === "UL" || el.tagName === "OL") {
+          var first = el.tagName === "OL" ? (parseInt(el.getAttribute("start"), 10) || 1) : 1;
+          Array.prototype.forEach.call(el.children, function (li, i) {
+            if (el.tagName === "OL") li.value = first + i;  // numbering survives hidden items
+            blocks.push(li);
+          });
+        } else {
+          blocks.push(el);
+        }
+      });
     }
-    var extra = inner.scrollHeight - body.clientHeight;
-    if (extra <= 4) return seconds;
-    body.classList.add("overflowing");
-    var travel = extra / SCROLL_PX_PER_SECOND;
-    var total = Math.min(120, Math.max(seconds, travel + 2 * PAUSE_SECONDS));
-    var moving = Math.max(1, total - 2 * PAUSE_SECONDS);
-    if (inner.animate) {
-      inner.animate([{ transform: "translateY(0)" }, { transform: "translateY(" + (-extra) + "px)" }],
-        { duration: moving * 1000, delay: PAUSE_SECONDS * 1000, fill: "forwards", easing: "linear" });
+    if (inner.scrollHeight <= body.clientHeight + 4 || blocks.length < 2) return null;
+    var room = body.clientHeight - (table && table.tHead ? table.tHead.offsetHeight : 0) - 56;  // 56: the page number
+    var top = function (el) { return el.getBoundingClientRect().top; };
+    var bottom = function (el) { return el.getBoundingClientRect().bottom; };
+    var pages = [], current = [], pageTop = 0;
+    blocks.forEach(function (el) {
+      if (current.length && bottom(el) - pageTop > room) { pages.push(current); current = []; }
+      if (!current.length) pageTop = top(el);
+      current.push(el);
+    });
+    if (current.length) pages.push(current);
+    return pages.length > 1 ? { blocks: blocks, pages: pages, body: body } : null;
+  }
+
+  function showSheet(sheets, k) {
+    var on = sheets.pages[k];
+    sheets.blocks.forEach(function (el) { el.style.display = on.indexOf(el) >= 0 ? "" : "none"; });
+    // A list whose items are all on other pages takes no room on this one.
+    Array.prototype.forEach.call(stage.querySelectorAll(".scroller > ul, .scroller > ol"), function (list) {
+      var shown = Array.prototype.some.call(list.children, function (li) { return li.style.display !== "none"; });
+      list.style.display = shown ? "" : "none";
+    });
+    var label = sheets.body.querySelector(".sheet-no");
+    if (!label) {
+      label = document.createElement("p");
+      label.className = "sheet-no";
+      sheets.body.appendChild(label);
     }
-    return total;
+    label.textContent = "第 " + (k + 1) + "/" + sheets.pages.length + " 页";
+    stage.setAttribute("data-sheet", String(k + 1));
+    stage.setAttribute("data-sheets", String(sheets.pages.length));
   }
 
   function connectSocket() {
