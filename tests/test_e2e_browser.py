@@ -559,3 +559,26 @@ def test_a_long_notice_is_paged_and_its_numbering_carries_on(
         numbers += visible
         page.evaluate("() => window.__sunwallTimers.get(window.sunwallPlayer.timer).run()")
     assert numbers == list(range(1, 31))
+
+
+def test_the_ticker_moves_at_reading_speed_and_a_tap_pauses_it(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext], tmp_path: Path
+) -> None:
+    context = player_context(browser)
+    contexts.append(context)
+    speeds = []
+    for village in ("东山村", "西岭村"):  # two halls, two tickers of different lengths
+        page = open_player(context, live.url, live.screen(village, "大厅信息屏")["key"])
+        speeds.append(page.evaluate(
+            """() => { const t = document.getElementById('ticker-text');
+                 const seconds = parseFloat(getComputedStyle(t).animationDuration);
+                 return [t.textContent.length, t.offsetWidth / seconds / parseFloat(getComputedStyle(t).fontSize)]; }"""
+        ))
+    assert speeds[0][0] != speeds[1][0]
+    assert all(abs(chars_per_second - 4) < 0.05 for _, chars_per_second in speeds), speeds
+    ticker = page.locator(".ticker")
+    ticker.click()
+    assert page.evaluate("() => document.getElementById('ticker-text').getAnimations()[0].playState") == "paused"
+    page.screenshot(path=str(tmp_path / "ticker-paused.png"))
+    ticker.click()
+    assert page.evaluate("() => document.getElementById('ticker-text').getAnimations()[0].playState") == "running"

@@ -338,8 +338,8 @@
     drawQr(board.qr_url);
     stage.setAttribute("data-board-id", board.id);
     stage.setAttribute("data-version", m.version);
-    document.getElementById("ticker-text").textContent = m.ticker;
     renderDots(urgent.length ? 0 : list.length, state.index);
+    setTicker(m.ticker);
     if (board.kind === "urgent") noteReceipt(board.id, "shown");
     var seconds = cfg.boardSeconds || item.seconds || 15;
     var sheets = paginate(), sheet = 0;
@@ -356,6 +356,32 @@
     };
     state.timer = setTimeout(turn, seconds * 1000);
   }
+
+  // ------------------------------------------------------------------ ticker
+
+  // The ticker moves at a fixed reading speed, however long its text: a short line is not
+  // dragged, a long one not rushed. A tap pauses it and a second tap lets it go on
+  // (moving text a person can reach must be stoppable).
+  var TICKER_CHARS_PER_SECOND = 4;
+  var tickerText = document.getElementById("ticker-text");
+  function paceTicker() {
+    var charPx = parseFloat(getComputedStyle(tickerText).fontSize) || 34;
+    // The text starts just off the right edge and ends just off the left one.
+    var travel = tickerText.offsetWidth;
+    tickerText.style.animationDuration = (travel / (TICKER_CHARS_PER_SECOND * charPx)).toFixed(2) + "s";
+  }
+  function setTicker(text) {
+    if (tickerText.textContent === text) return;
+    tickerText.textContent = text;
+    paceTicker();
+  }
+  // The text's width changes when the web font arrives and with the window.
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(paceTicker);
+  if (window.ResizeObserver) new ResizeObserver(paceTicker).observe(tickerText.parentNode);
+  else window.addEventListener("resize", paceTicker);
+  tickerText.parentNode.addEventListener("click", function () {
+    tickerText.parentNode.classList.toggle("paused");
+  });
 
   // ------------------------------------------------------------------ paging
 
