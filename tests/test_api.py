@@ -6,6 +6,7 @@ import datetime as dt
 
 from openapi_spec_validator import validate
 
+from server.domain import devices
 from server.extensions import session_scope
 from tests.conftest import csrf_from
 from tests.test_public import published  # noqa: F401 - fixture
@@ -169,6 +170,39 @@ def test_a_screen_fetches_only_its_own_boards_and_a_revoked_one_only_what_it_was
     assert client.get(internal["href"], headers=public).status_code == 401
     clock.advance(dt.timedelta(seconds=61))
     assert client.get(shown["href"], headers=public).status_code == 401
+
+
+def test_polling_screens_are_marked_seen_together_and_never_backwards(app, client, world, bearer):
+    from server.api.devices import seen_book
+    from server.clock import FixedClock
+    from server.models import Device
+
+    start = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+    clock = FixedClock(start)
+    app.extensions["sunwall.clock"] = clock
+    seen_book.take()  # what other tests of this process left
+
+    def screen(device):
+        code = client.post(f"/api/v1/devices/{device.id}/enrolment-codes", headers=bearer("admin")).get_json()["code"]
+        return {"Authorization": "Bearer " + client.post("/api/v1/device/enrol", json={"code": code}).get_json()["token"]}
+
+    def seen():
+        with app.app_context(), session_scope() as s:
+            return {d.id: d.last_seen_at for d in s.query(Device).filter(Device.id.in_([world.screen_a.id, world.screen_b.id]))}
+
+    a, b = screen(world.screen_a), screen(world.screen_b)
+    assert client.get("/api/v1/device/manifest", headers=a).status_code == 200
+    assert seen() == {world.screen_a.id: None, world.screen_b.id: None}  # noted, not yet written
+    clock.advance(dt.timedelta(seconds=10))
+    assert client.get("/api/v1/device/manifest", headers=b).status_code == 200
+    assert seen() == {world.screen_a.id: None, world.screen_b.id: None}
+    clock.advance(dt.timedelta(seconds=6))  # the oldest note is 16 s old: this poll writes the book
+    assert client.get("/api/v1/device/manifest", headers=a).status_code == 200
+    assert seen() == {world.screen_a.id: start, world.screen_b.id: start + dt.timedelta(seconds=10)}
+    # A note older than what the database has (another process wrote later) changes nothing.
+    with app.app_context(), session_scope() as s:
+        devices.write_seen(s, {world.screen_a.id: start - dt.timedelta(hours=1)})
+    assert seen()[world.screen_a.id] == start
 
 
 def test_scheduler_rights_are_needed_for_enrolment_codes(client, world, bearer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from server.domain import disclosures, feedback, manifests
+from server.domain.devices import Screen
 from server.domain.disclosures import DraftInput
 
 SECRET = b"test-secret"
@@ -245,7 +246,7 @@ def test_a_screen_learns_its_next_change_and_is_answered_from_its_stamp_until_th
     evening_playlist(session, w, now, [town])
 
     def stamp(at):
-        return manifests.screen_manifest(session, w.screen_a, at, "http://s.test", SECRET, "Asia/Shanghai", have=None)
+        return manifests.screen_manifest(session, Screen.of(w.screen_a), at, "http://s.test", SECRET, "Asia/Shanghai", have=None)
 
     # 19:00, inside the evening daypart: the next change is its end, not the 18:00 start behind us.
     assert build(session, w.screen_a, local(20, 19))["next_change_at"] == local(20, 22).isoformat()
@@ -259,9 +260,9 @@ def test_a_screen_learns_its_next_change_and_is_answered_from_its_stamp_until_th
     assert planned is not None and evening.version == planned.version != first.version
     assert town.id and set(evening.pages) == {b["content"] for b in planned.render(local(20, 18))["boards"]}
     # A screen that holds an older version gets the plan from the same stamp.
-    _, behind = manifests.screen_manifest(session, w.screen_a, local(20, 18, 0), "http://s.test", SECRET, "Asia/Shanghai", have=first.version)
+    _, behind = manifests.screen_manifest(session, Screen.of(w.screen_a), local(20, 18, 0), "http://s.test", SECRET, "Asia/Shanghai", have=first.version)
     assert behind is not None and behind.version == evening.version
-    _, current = manifests.screen_manifest(session, w.screen_a, local(20, 18), "http://s.test", SECRET, "Asia/Shanghai", have=evening.version)
+    _, current = manifests.screen_manifest(session, Screen.of(w.screen_a), local(20, 18), "http://s.test", SECRET, "Asia/Shanghai", have=evening.version)
     assert current is None
     w.screen_a.name = "改名后的大厅屏"
     session.flush()

@@ -203,6 +203,15 @@ def test_replacing_a_key_is_one_audited_step_and_old_keys_know_their_screen(sess
     second = devices.replace_browser_key(session, world.admin, world.screen_a, now + dt.timedelta(hours=1))
     assert devices.authenticate(session, first, now) is None
     assert devices.authenticate(session, second, now) is world.screen_a
+    # The one-row check that polls use agrees with it, and reads the same screen.
+    assert devices.screen_for(session, first) is None
+    assert devices.screen_for(session, second) == devices.Screen.of(world.screen_a)
+    assert devices.screen_for(session, "") is None and devices.screen_for(session, "x" * 201) is None
+    world.screen_a.decommissioned_at = now
+    session.flush()
+    assert devices.screen_for(session, second) is None and devices.authenticate(session, second, now) is None
+    world.screen_a.decommissioned_at = None
+    session.flush()
     assert devices.live_credentials(session, world.screen_a) == devices.LiveCredentials(browser=1, agent=0)
     assert devices.former_owner(session, first) is world.screen_a
     assert devices.former_owner(session, second) is None  # still working: not "former"

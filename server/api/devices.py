@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from flask import current_app, request, send_from_directory
 
@@ -41,12 +42,23 @@ def credential_key() -> str:
     return digest(_bearer() or "")
 
 
+UNKNOWN_SCREEN = "屏幕凭据无效或已吊销，请重新注册。"
+
+
 def current_device() -> Device:
-    """The screen whose credential the request carries, or 401."""
+    """The screen whose credential the request carries, as ORM objects (for writes), or 401."""
     device = devices.authenticate(db_session(), _bearer(), now())
     if device is None:
-        raise Unauthenticated("屏幕凭据无效或已吊销，请重新注册。")
+        raise Unauthenticated(UNKNOWN_SCREEN)
     return device
+
+
+def current_screen() -> devices.Screen:
+    """The screen whose credential the request carries, read in one row (polls), or 401."""
+    screen = devices.screen_for(db_session(), _bearer())
+    if screen is None:
+        raise Unauthenticated(UNKNOWN_SCREEN)
+    return screen
 
 
 def serialise(d: Device) -> DeviceOut:
@@ -87,10 +99,10 @@ def enrol(payload: EnrolIn):
     return EnrolOut(device_id=device.id, token=token, name=device.name, site=device.site.name)
 
 
-def _manifest_args(device: Device, moment: dt.datetime) -> tuple:
+def _manifest_args(screen: devices.Screen, moment: dt.datetime) -> tuple[Any, ...]:
     cfg = current_app.config
     return (
-        db_session(), device, moment, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"],
+        db_session(), screen, moment, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"],
         cfg["LOOKAHEAD_DAYS"],
     )
 
@@ -126,21 +138,23 @@ class ServedBoards:
 
 
 served_boards = ServedBoards()
+seen_book = devices.SeenBook()
 
 
 @endpoint("get", "/device/manifest", summary="The screen's manifest (ETag / If-None-Match)", tag="device protocol", auth="device", response=ManifestOut, responses={304: "unchanged", 401: "credential invalid or revoked"})
 def manifest():
     session, moment = db_session(), now()
-    device = current_device()
+    screen = current_screen()
     # An unchanged screen (the once-a-minute poll) is answered from its stamp.
     have = request.headers.get("If-None-Match", "").strip().removeprefix("W/").strip('"')
-    stamp, plan = manifests.screen_manifest(*_manifest_args(device, moment), have=have)
+    stamp, plan = manifests.screen_manifest(*_manifest_args(screen, moment), have=have)
     etag = f'"{stamp.version}"'
     served_boards.give(credential_key(), stamp.pages, moment)
-    # A read, then one small write in a transaction of its own (see devices.mark_seen).
-    seen = (device.id, device.last_seen_at)
-    end_reading()
-    devices.mark_seen(session, *seen, moment)
+    seen_book.note(screen.id, screen.last_seen_at, moment)
+    if seen_book.due(moment):
+        # A read, then the book's one write in a transaction of its own (see devices.mark_seen).
+        end_reading()
+        devices.write_seen(session, seen_book.take())
     if plan is None:
         return "", 304, {"ETag": etag, "Cache-Control": "no-cache"}
     return plan.render(moment), 200, {"ETag": f'"{plan.version}"', "Cache-Control": "no-cache"}
@@ -152,7 +166,7 @@ def board(sha256: str):
     moment = now()
     page = served_boards.page(credential_key(), sha256, moment)
     if page is None:
-        page = manifests.known_stamp(*_manifest_args(current_device(), moment)).pages.get(sha256)
+        page = manifests.known_stamp(*_manifest_args(current_screen(), moment)).pages.get(sha256)
     if page is None:
         raise NotFound("没有这块内容。")
     headers = {
@@ -167,7 +181,7 @@ def board(sha256: str):
 
 @endpoint("get", "/device/assets/{path}", summary="A player file listed in the manifest's assets", tag="device protocol", auth="device", responses={404: "not a listed asset"})
 def asset(path: str):
-    current_device()
+    current_screen()
     if path not in {a["path"] for a in signage_layouts.player_assets()}:
         raise NotFound("没有这个文件。")
     return send_from_directory(signage_layouts.STATIC_DIR, path, max_age=86400)

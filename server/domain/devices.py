@@ -9,9 +9,11 @@ the same transaction; seeding (demo, tests) passes no actor and is recorded as "
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from server.domain import access, audit, changes
@@ -28,6 +30,7 @@ from server.models import (
     Role,
     Site,
     User,
+    path_ids,
 )
 
 ENROLMENT_CODE_LENGTH = 10
@@ -154,6 +157,74 @@ _LIVE_CREDENTIAL = (
 )
 
 
+@dataclass(frozen=True)
+class AreaRef:
+    """An area as a screen's credential check reads it: enough to key and query its loop."""
+
+    id: int
+    name: str
+    path: str
+
+    def ancestor_ids(self) -> list[int]:
+        return path_ids(self.path)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A screen as one row of its credential check finds it, without ORM objects: what an
+    unchanged poll needs (the manifest's key, the area loop, "last seen")."""
+
+    id: int
+    name: str
+    kind: DeviceKind
+    orientation: Orientation
+    internal: bool
+    last_seen_at: dt.datetime | None
+    site_id: int
+    site_name: str
+    area: AreaRef
+
+    @classmethod
+    def of(cls, device: Device) -> Screen:
+        site, area = device.site, device.site.area
+        return cls(
+            device.id, device.name, device.kind, device.orientation, device.internal, device.last_seen_at,
+            site.id, site.name, AreaRef(area.id, area.name, area.path),
+        )
+
+
+_LIVE_SCREEN = (
+    select(
+        Device.id, Device.name, Device.kind, Device.orientation, Device.internal, Device.last_seen_at,
+        Site.id.label("site_id"), Site.name.label("site_name"),
+        Area.id.label("area_id"), Area.name.label("area_name"), Area.path.label("area_path"),
+    )
+    .select_from(DeviceCredential)
+    .join(Device, Device.id == DeviceCredential.device_id)
+    .join(Site, Site.id == Device.site_id)
+    .join(Area, Area.id == Site.area_id)
+    .where(
+        DeviceCredential.secret_hash == bindparam("secret_hash"),
+        DeviceCredential.revoked_at.is_(None),
+        Device.decommissioned_at.is_(None),
+    )
+)
+
+
+def screen_for(session: Session, secret: str | None) -> Screen | None:
+    """The screen a working credential belongs to, in one row (the same rule as
+    `authenticate`: a revoked key or a screen out of service is no screen)."""
+    if not secret or len(secret) > 200:
+        return None
+    row = session.execute(_LIVE_SCREEN, {"secret_hash": digest(secret)}).first()
+    if row is None:
+        return None
+    return Screen(
+        row.id, row.name, row.kind, row.orientation, row.internal, row.last_seen_at, row.site_id, row.site_name,
+        AreaRef(row.area_id, row.area_name, row.area_path),
+    )
+
+
 def authenticate(session: Session, secret: str | None, now: dt.datetime) -> Device | None:
     if not secret or len(secret) > 200:
         return None
@@ -191,6 +262,53 @@ def mark_seen(session: Session, device_id: int, last_seen_at: dt.datetime | None
         .where(Device.id == device_id, or_(Device.last_seen_at.is_(None), Device.last_seen_at < now - SEEN_EVERY))
         .values(last_seen_at=now)
         .execution_options(synchronize_session=False)
+    )
+
+
+class SeenBook:
+    """"Last seen" of polling screens, kept in memory and written for many screens at once.
+
+    Every screen polls once a minute; one UPDATE each would be a write transaction per
+    poll. A poll only notes the screen here (nothing if the database already has it as
+    seen within `SEEN_EVERY`); once the oldest note is `flush_after` old, or `most` have
+    piled up, the poll that finds the book due writes them all in one transaction
+    (`write_seen`). Per process; what a crash loses is at most that much presence."""
+
+    def __init__(self, flush_after: dt.timedelta = dt.timedelta(seconds=15), most: int = 2000) -> None:
+        self.flush_after = flush_after
+        self.most = most
+        self._noted: dict[int, dt.datetime] = {}
+        self._since: dt.datetime | None = None
+        self._lock = threading.Lock()
+
+    def note(self, device_id: int, last_seen_at: dt.datetime | None, now: dt.datetime) -> None:
+        if last_seen_at is not None and now - last_seen_at <= SEEN_EVERY:
+            return
+        with self._lock:
+            if device_id not in self._noted:
+                self._noted[device_id] = now
+                self._since = self._since or now
+
+    def due(self, now: dt.datetime) -> bool:
+        with self._lock:
+            return self._since is not None and (now - self._since >= self.flush_after or len(self._noted) >= self.most)
+
+    def take(self) -> dict[int, dt.datetime]:
+        with self._lock:
+            noted, self._noted, self._since = self._noted, {}, None
+        return noted
+
+
+def write_seen(session: Session, seen: dict[int, dt.datetime]) -> None:
+    """Record many screens as seen in one statement (each only forwards in time)."""
+    if not seen:
+        return
+    table = cast(Table, Device.__table__)
+    session.execute(  # a plain executemany on the table, not the ORM's bulk update by key
+        update(table)
+        .where(table.c.id == bindparam("device_id"), or_(table.c.last_seen_at.is_(None), table.c.last_seen_at < bindparam("seen")))
+        .values(last_seen_at=bindparam("seen")),
+        [{"device_id": d, "seen": at} for d, at in sorted(seen.items())],
     )
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 
 import signage_layouts
 from server.domain import content, feedback, qrlinks, reach, schedules, timeline
+from server.domain.devices import AreaRef, Screen
 from server.models import (
     Area,
     Audience,
@@ -293,7 +294,7 @@ def _build_area_loop(
 _REVISION_QUERIES: dict[str, Any] = {}
 
 
-def _revisions_query(area: Area) -> Any:
+def _revisions_query(area: Area | AreaRef) -> Any:
     """The loop revisions a screen in `area` reads from: one statement per area, built once
     (every poll runs it). The area's path names it and its ancestors, so it is the key."""
     query = _REVISION_QUERIES.get(area.path)
@@ -311,7 +312,7 @@ def _revisions_query(area: Area) -> Any:
     return query
 
 
-def area_loop(session: Session, area: Area, internal: bool, now: dt.datetime, zone: str) -> AreaLoop:
+def area_loop(session: Session, area: Area | AreaRef, internal: bool, now: dt.datetime, zone: str) -> AreaLoop:
     rows = session.execute(_revisions_query(area)).all()
     revisions = tuple((area_id, revision) for area_id, revision, _ in rows)
     changed_at = max((row.changed_at for row in rows if row.changed_at is not None), default=None)
@@ -325,7 +326,8 @@ def area_loop(session: Session, area: Area, internal: bool, now: dt.datetime, zo
     # Items that ended before `built_at` are not in the cache: never answer for an earlier time.
     if cached is not None and cached.built_at <= now:
         return cached
-    built = _build_area_loop(session, area, internal, now, zone, revisions)
+    home = area if isinstance(area, Area) else session.get_one(Area, area.id)
+    built = _build_area_loop(session, home, internal, now, zone, revisions)
     with _lock:
         _AREA_LOOPS[key] = built
         while len(_AREA_LOOPS) > _AREA_LOOPS_MAX:
@@ -369,22 +371,21 @@ class ManifestPlan:
         return {**self.body, "version": self.version, "generated_at": now.isoformat()}
 
 
-def _screen_key(device: Device, member_of: list[int], public_url: str, qr_secret: bytes, lookahead_days: int) -> tuple[Any, ...]:
+def _screen_key(screen: Screen, member_of: list[int], public_url: str, qr_secret: bytes, lookahead_days: int) -> tuple[Any, ...]:
     """Everything about the screen its manifest depends on (the area loop is the rest)."""
-    site = device.site
     return (
-        device.id, device.name, device.kind, device.orientation, device.internal, site.id, site.name,
+        screen.id, screen.name, screen.kind, screen.orientation, screen.internal, screen.site_id, screen.site_name,
         tuple(member_of), public_url, hashlib.sha256(qr_secret).digest(), lookahead_days,
     )
 
 
-def _member_of(loop: AreaLoop, device: Device) -> list[int]:
-    return [g for g, members in loop.groups.items() if device.id in members]
+def _member_of(loop: AreaLoop, device_id: int) -> list[int]:
+    return [g for g, members in loop.groups.items() if device_id in members]
 
 
 def known_stamp(
     session: Session,
-    device: Device,
+    screen: Screen,
     now: dt.datetime,
     public_url: str,
     qr_secret: bytes,
@@ -393,12 +394,12 @@ def known_stamp(
 ) -> Stamp:
     """The screen's current manifest version and boards, planning the manifest only when
     something may have changed since it was last planned."""
-    return screen_manifest(session, device, now, public_url, qr_secret, timezone, lookahead_days, have=None)[0]
+    return screen_manifest(session, screen, now, public_url, qr_secret, timezone, lookahead_days, have=None)[0]
 
 
 def screen_manifest(
     session: Session,
-    device: Device,
+    screen: Screen,
     now: dt.datetime,
     public_url: str,
     qr_secret: bytes,
@@ -409,14 +410,16 @@ def screen_manifest(
 ) -> tuple[Stamp, ManifestPlan | None]:
     """What a screen that holds version `have` (None: any, it only asks for the stamp)
     needs: the current stamp, and the plan unless the screen is up to date or only asked
-    for the stamp and it was still valid. One area loop, read once, serves both."""
-    loop = area_loop(session, device.site.area, device.internal, now, timezone)
-    member_of = _member_of(loop, device)
-    key = _screen_key(device, member_of, public_url, qr_secret, lookahead_days)
+    for the stamp and it was still valid. One area loop, read once, serves both; the
+    screen's ORM objects are loaded only when its manifest has to be planned."""
+    loop = area_loop(session, screen.area, screen.internal, now, timezone)
+    member_of = _member_of(loop, screen.id)
+    key = _screen_key(screen, member_of, public_url, qr_secret, lookahead_days)
     with _lock:
         stamp = loop.stamps.get(key)
     if stamp is not None and stamp.built_at <= now < stamp.until and have in (None, stamp.version):
         return stamp, None
+    device = session.get_one(Device, screen.id)
     plan = _plan(loop, member_of, device, now, public_url, qr_secret, timezone, lookahead_days)
     with _lock:
         stamp = loop.stamps[key]
@@ -434,7 +437,7 @@ def plan_manifest(
 ) -> ManifestPlan:
     """The screen's whole manifest as of `now`."""
     loop = area_loop(session, device.site.area, device.internal, now, timezone)
-    return _plan(loop, _member_of(loop, device), device, now, public_url, qr_secret, timezone, lookahead_days)
+    return _plan(loop, _member_of(loop, device.id), device, now, public_url, qr_secret, timezone, lookahead_days)
 
 
 def _plan(
@@ -515,7 +518,7 @@ def _plan(
     pages = {b.sha256: b.html for b in [loop.boards[x] for x in shown] + urgent}
     stamp = Stamp(version=version, built_at=now, until=min(edges), pages=pages)
     with _lock:
-        loop.stamps[_screen_key(device, member_of, public_url, qr_secret, lookahead_days)] = stamp
+        loop.stamps[_screen_key(Screen.of(device), member_of, public_url, qr_secret, lookahead_days)] = stamp
     return ManifestPlan(version=version, body=body, pages=pages)
 
 

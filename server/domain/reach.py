@@ -14,7 +14,7 @@ rows, any other screen public rows only; an internal change reaches internal scr
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
@@ -34,17 +34,26 @@ def audience_for(scope: Scope) -> Audience:
     return Audience.internal if scope is Scope.internal else Audience.all
 
 
-def disclosure_area_ids(area: Area) -> list[int]:
+class AreaLike(Protocol):
+    """An area or a plain value naming one (`devices.AreaRef`): its place in the tree."""
+
+    @property
+    def path(self) -> str: ...
+
+    def ancestor_ids(self) -> list[int]: ...
+
+
+def disclosure_area_ids(area: AreaLike) -> list[int]:
     """Areas whose disclosures a screen in `area` shows: the area and its ancestors."""
     return area.ancestor_ids()
 
 
-def echo_clause(area: Area) -> ColumnElement[bool]:
+def echo_clause(area: AreaLike) -> ColumnElement[bool]:
     """Areas whose public answers a screen in `area` shows: its subtree."""
     return Area.path.startswith(area.path, autoescape=True)
 
 
-def sources_clause(area: Area) -> ColumnElement[bool]:
+def sources_clause(area: AreaLike) -> ColumnElement[bool]:
     """Every area a screen in `area` reads from (keys its cached loop)."""
     return or_(Area.id.in_(disclosure_area_ids(area)), echo_clause(area))
 

@@ -59,8 +59,9 @@ MAX_BODY = 300
 MAX_COMMENT = 500
 MAX_REASON = 200
 MAX_LENGTH = dt.timedelta(days=7)
-# A screen polls its manifest every minute (and is marked seen at most once a minute):
-# one not seen for this long is shown as offline on the delivery page.
+# A screen polls its manifest every minute (and is marked seen at most once a minute,
+# written with other screens' within a poll or two, see devices.SeenBook): one not seen
+# for this long is shown as offline on the delivery page.
 ONLINE_WITHIN = dt.timedelta(minutes=3)
 
 DRAFT_ROLES = (Role.editor, Role.scheduler)  # who drafts, edits and submits

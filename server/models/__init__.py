@@ -1,6 +1,6 @@
 """Every model, imported so that `Base.metadata` knows all tables."""
 
-from server.models.areas import Area, AreaKind, Site
+from server.models.areas import Area, AreaKind, Site, path_ids
 from server.models.audit import AuditEvent
 from server.models.catalogue import CatalogueCategory, CatalogueItem, Scope, Timing
 from server.models.devices import (
@@ -40,5 +40,5 @@ __all__ = [
     "FeedbackKind", "FeedbackStatus", "LoopRevision", "Orientation", "Review", "ReviewDecision", "Role",
     "RoleGrant", "Scope", "Site", "Timing", "User",
     "Audience", "BoardKind", "DeviceGroup", "Playlist", "PlaylistItem", "ScheduleEntry", "TargetKind",
-    "UrgentNotice", "UrgentReceipt", "UrgentStatus",
+    "UrgentNotice", "UrgentReceipt", "UrgentStatus", "path_ids",
 ]

@@ -20,6 +20,11 @@ class AreaKind(enum.Enum):
     enterprise = "enterprise"
 
 
+def path_ids(path: str) -> list[int]:
+    """The ids in a materialised path ("/1/4/9/"): the area and its ancestors, root first."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
 class Area(Base):
     __tablename__ = "areas"
 
@@ -38,7 +43,7 @@ class Area(Base):
     sites: Mapped[list[Site]] = relationship(back_populates="area")
 
     def ancestor_ids(self) -> list[int]:
-        return [int(part) for part in self.path.strip("/").split("/") if part]
+        return path_ids(self.path)
 
 
 class Site(Base):
