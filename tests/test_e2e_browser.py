@@ -276,31 +276,6 @@ XSS_BODY = (
 XSS_TEXT = "<script> window.__xss = 'fb'; alert(4) </script> <img src=x onerror= \"window.__xss = 'fb-img'; alert(5)\">"
 
 
-def _api_publish(live: LiveServer, village: str, title: str, body: str, **fields: Any) -> int:
-    editor, reviewer = live.api("editor"), live.api("reviewer")
-    area = next(
-        a for a in editor.get(live.url + "/api/v1/areas").json()["items"] if a["name"] == village
-    )
-    cats = editor.get(live.url + "/api/v1/catalogue").json()["categories"]
-    item = next(i for c in cats for i in c["items"] if i["title"] == "村级重大事项决策结果")
-    created = editor.post(
-        live.url + "/api/v1/disclosures",
-        json={
-            "area_id": area["id"],
-            "catalogue_item_id": item["id"],
-            "title": title,
-            "body": body,
-            "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
-            **fields,
-        },
-    )
-    assert created.status_code == 201, created.text
-    did = created.json()["id"]
-    assert editor.post(f"{live.url}/api/v1/disclosures/{did}/submit").status_code == 200
-    assert reviewer.post(f"{live.url}/api/v1/disclosures/{did}/approve", json={}).status_code == 200
-    return did
-
-
 def test_script_in_titles_bodies_and_feedback_never_runs(
     live: LiveServer, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
@@ -326,7 +301,7 @@ def test_script_in_titles_bodies_and_feedback_never_runs(
             assert handlers == 0, f"{handlers} active elements survived on {where}"
 
     # The item is published through the API; the pages showing it are what is tested.
-    did = _api_publish(live, "东山村", XSS_TITLE, XSS_BODY)
+    did = live.publish("东山村", XSS_TITLE, XSS_BODY)
 
     screens = watched(player_context(browser, bypass_csp=True))
     player = open_player(screens, url, live.screen("东山村", "大厅信息屏")["key"])
@@ -503,7 +478,7 @@ def test_a_long_table_is_paged_with_its_header_on_every_page(
 ) -> None:
     title = f"六十户救助资金发放表{uuid.uuid4().hex[:4]}"
     rows = [[str(i), f"村民{i:02d}", f"第{i % 7 + 1}组", "临时救助" if i % 3 else "低保", f"{800 + i * 10}.00"] for i in range(1, 61)]
-    _api_publish(live, "东山村", title, "", kind="table", table={"columns": ["序号", "户主", "组别", "救助类型", "金额（元）"], "rows": rows})
+    live.publish("东山村", title, "", kind="table", table={"columns": ["序号", "户主", "组别", "救助类型", "金额（元）"], "rows": rows})
     context = player_context(browser, width=size[0], height=size[1])
     contexts.append(context)
     page = open_player(context, live.url, live.screen("东山村", screen)["key"])
@@ -535,7 +510,7 @@ def test_a_long_notice_is_paged_and_its_numbering_carries_on(
 ) -> None:
     title = f"村规民约全文{uuid.uuid4().hex[:4]}"
     body = "## 第一章 总则\n\n" + "\n".join(f"{i}. 第{i}条：爱护公共设施，保持村容整洁，邻里互助。" for i in range(1, 31))
-    _api_publish(live, "东山村", title, body)
+    live.publish("东山村", title, body)
     context = player_context(browser)
     contexts.append(context)
     page = open_player(context, live.url, live.screen("东山村", "大厅信息屏")["key"])

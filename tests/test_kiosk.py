@@ -354,36 +354,13 @@ def test_a_revoked_screen_logs_it_and_keeps_playing_its_cache(
 
 
 @pytest.fixture
-def publish(live: LiveServer) -> Iterator[Callable[[str, str, dt.datetime], None]]:
+def publish(live: LiveServer) -> Callable[[str, str, dt.datetime], None]:
     """Factory: draft, submit and approve a public notice in a village, through the API."""
-    editor, reviewer = live.api("editor"), live.api("reviewer")
 
     def run(village: str, title: str, valid_from: dt.datetime) -> None:
-        areas = editor.get(f"{live.url}/api/v1/areas", timeout=10).json()["items"]
-        area_id = next(a["id"] for a in areas if a["name"] == village)
-        catalogue = editor.get(f"{live.url}/api/v1/catalogue", timeout=10).json()["categories"]
-        item_id = next(i["id"] for c in catalogue for i in c["items"] if i["scope"] == "public")
-        created = editor.post(
-            f"{live.url}/api/v1/disclosures",
-            timeout=10,
-            json={
-                "area_id": area_id,
-                "catalogue_item_id": item_id,
-                "title": title,
-                "body": "明日上午 8 点至 12 点停水检修。",
-                "valid_from": valid_from.isoformat(),
-            },
-        )
-        assert created.status_code == 201, created.text
-        url = f"{live.url}/api/v1/disclosures/{created.json()['id']}"
-        submitted = editor.post(f"{url}/submit", timeout=10)
-        assert submitted.status_code == 200, submitted.text
-        approved = reviewer.post(f"{url}/approve", json={}, timeout=10)
-        assert approved.status_code == 200, approved.text
+        live.publish(village, title, "明日上午 8 点至 12 点停水检修。", valid_from=valid_from)
 
-    yield run
-    editor.close()
-    reviewer.close()
+    return run
 
 
 @pytest.fixture

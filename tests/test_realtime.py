@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 import uuid
@@ -72,30 +71,13 @@ def screens(live: LiveServer):
         t.join()
 
 
-def publish(live: LiveServer, village: str, item_title: str, title: str, url: str | None = None) -> int:
-    base = url or live.url
-    editor, reviewer = live.api("editor"), live.api("reviewer")
-    area = next(a for a in editor.get(base + "/api/v1/areas").json()["items"] if a["name"] == village)
-    cats = editor.get(base + "/api/v1/catalogue").json()["categories"]
-    item = next(i for c in cats for i in c["items"] if i["title"] == item_title)
-    created = editor.post(base + "/api/v1/disclosures", json={
-        "area_id": area["id"], "catalogue_item_id": item["id"], "title": title, "body": "实时推送测试",
-        "valid_from": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(),
-    })
-    assert created.status_code == 201, created.text
-    did = created.json()["id"]
-    assert editor.post(f"{base}/api/v1/disclosures/{did}/submit").status_code == 200
-    assert reviewer.post(f"{base}/api/v1/disclosures/{did}/approve", json={}).status_code == 200
-    return did
-
-
 def test_approval_nudges_that_villages_screens_only(live, screens):
     hall = screens("东山村", "大厅信息屏")
     kiosk = screens("东山村", "大厅查询机")
     other = screens("西岭村", "大厅信息屏")
     before = hall.manifest()["version"]
     title = f"东山村推送测试{uuid.uuid4().hex[:6]}"
-    publish(live, "东山村", "村级重大事项决策结果", title)
+    live.publish("东山村", title, "实时推送测试")
     assert hall.got.wait(5) and kiosk.got.wait(5)
     manifest = hall.manifest()
     assert manifest["version"] != before
@@ -108,7 +90,7 @@ def test_internal_items_reach_only_internal_screens(live, screens):
     hall = screens("东山村", "大厅信息屏")
     party_room = screens("东山村", "党员活动室屏")
     title = f"党内公示{uuid.uuid4().hex[:6]}"
-    publish(live, "东山村", "预备党员转正", title)
+    live.publish("东山村", title, "实时推送测试", item="预备党员转正")
     assert party_room.got.wait(5)
     assert title in [b["title"] for b in party_room.manifest()["boards"]]
     assert not hall.got.wait(1.0), "a public screen was nudged for an internal item"
@@ -175,7 +157,7 @@ def run_two_servers(tmp_path, database_url: str) -> None:
         screen.connect()
         time.sleep(0.2)
         title = f"跨进程推送{uuid.uuid4().hex[:6]}"
-        publish(second, "东山村", "村级重大事项决策结果", title)
+        second.publish("东山村", title, "实时推送测试")
         assert screen.got.wait(5), "no nudge crossed the Redis message queue"
         assert title in [b["title"] for b in screen.manifest()["boards"]]
         screen.close()
