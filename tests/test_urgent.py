@@ -624,6 +624,37 @@ def test_receipts_arriving_together_are_written_in_one_transaction_and_each_answ
         assert rows[world.screen_a.id].shown_at is not None and rows[world.screen_a.id].received_at is not None
 
 
+def test_a_batch_of_receipts_that_fails_keeps_nothing_and_tells_every_screen_to_send_again(app, world, monkeypatch):
+    from server.extensions import session_scope
+    from server.models import UrgentReceipt
+    from server.realtime import ReceiptDesk
+
+    notice_id = seeded(app, world, approve=True)
+    real = urgent.record_receipts
+
+    def failing(session, device, items, now):
+        if device.id == world.screen_a_internal.id:
+            raise RuntimeError("disk full")
+        return real(session, device, items, now)
+
+    monkeypatch.setattr(urgent, "record_receipts", failing)
+    queued = threading.Barrier(2)
+    desk, answers = ReceiptDesk(queued.wait), {}
+
+    def send(device_id):
+        with app.app_context():
+            answers[device_id] = desk.record(device_id, [ReceiptItem(notice_id, "shown", NOW + HOUR)])
+
+    threads = [threading.Thread(target=send, args=(d,)) for d in (world.screen_a.id, world.screen_a_internal.id)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert answers == {d: {"ok": False, "error": "not recorded, send again"} for d in (world.screen_a.id, world.screen_a_internal.id)}
+    with app.app_context(), session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(UrgentReceipt)) == 0
+
+
 def test_the_draft_form_names_a_missing_end_and_saves_nothing(app, client, world, login, clock):
     from server.extensions import session_scope
 
