@@ -24,7 +24,9 @@ from tests.browser import (  # noqa: E402
     open_player,
     phone_context,
     player_context,
+    settle,
     show_board,
+    wait_for_board,
 )
 from tests.live import LiveServer  # noqa: E402
 
@@ -65,6 +67,24 @@ def publish_for_review(live: LiveServer) -> int:
     did = created.json()["id"]
     editor.post(f"{live.url}/api/v1/disclosures/{did}/submit").raise_for_status()
     return did
+
+
+def urgent_notice(live: LiveServer) -> int:
+    """A township-wide flood warning, drafted by `editor` and approved by `reviewer`; its id."""
+    editor, reviewer = live.api("editor"), live.api("reviewer")
+    town = next(a for a in editor.get(live.url + "/api/v1/areas").json()["items"] if a["name"] == "清河镇")
+    created = editor.post(live.url + "/api/v1/urgent-notices", json={
+        "area_id": town["id"], "title": "山洪橙色预警", "target_kind": "area", "target_id": town["id"],
+        "body": "今晚8时至明早8时有强降雨，沿河村民请立即转移到村委会避险。\n值班电话：0571-8888 1234",
+        "ends_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=6)).isoformat(),
+    })
+    created.raise_for_status()
+    notice = created.json()
+    editor.post(f"{live.url}/api/v1/urgent-notices/{notice['id']}/submit").raise_for_status()
+    reviewer.post(
+        f"{live.url}/api/v1/urgent-notices/{notice['id']}/approve", json={"expected_hash": notice["content_hash"]}
+    ).raise_for_status()
+    return int(notice["id"])
 
 
 def main() -> None:
@@ -121,6 +141,34 @@ def main() -> None:
                     frame.scroll_into_view_if_needed()
                     frame.content_frame.locator(".board").wait_for()
                 admin.screenshot(path=str(out / "admin-review.png"), full_page=True)
+
+                # A long table pages on the screen, its header on every page.
+                rows = [[str(i), f"村民{i:02d}", f"第{i % 7 + 1}组", "临时救助" if i % 3 else "低保", f"{800 + i * 10}.00"]
+                        for i in range(1, 41)]
+                live.publish("东山村", "东山村2026年第四季度救助资金发放表", "", kind="table",
+                             table={"columns": ["序号", "户主", "组别", "救助类型", "金额（元）"], "rows": rows})
+                table = wait_for_board(landscape.pages[0], "第四季度救助资金发放表", id_prefix="d")["board"]
+                page = landscape.pages[0]
+                show_board(page, table["id"])
+                page.evaluate("() => window.__sunwallTimers.get(window.sunwallPlayer.timer).run()")  # page 2
+                settle(page)
+                ticker_midway(page)
+                page.screenshot(path=str(out / "player-table-paged.png"))
+
+                scheduler = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+                login(scheduler, live.url, "scheduler")
+                scheduler.goto(live.url + "/admin/schedules/week?at=19:00")
+                scheduler.screenshot(path=str(out / "admin-week.png"), full_page=True)
+
+                notice_id = urgent_notice(live)
+                wait_for_board(page, "山洪橙色预警", id_prefix="u")
+                page.wait_for_function("() => document.body.classList.contains('urgent-on')")
+                settle(page)
+                page.screenshot(path=str(out / "player-urgent.png"))
+                admin.goto(f"{live.url}/admin/urgent/{notice_id}/delivery")
+                admin.wait_for_timeout(1500)  # the open player's receipts arrive
+                admin.reload()
+                admin.screenshot(path=str(out / "admin-urgent-delivery.png"), full_page=True)
         finally:
             live.stop()
     for name in sorted(out.glob("*.png")):
