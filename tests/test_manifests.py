@@ -9,11 +9,12 @@ from server.domain.devices import Screen
 from server.domain.disclosures import DraftInput
 
 SECRET = b"test-secret"
+SETTINGS = manifests.Settings("http://s.test", SECRET, "Asia/Shanghai")
 
 
 def build(session, device, now, public_url="http://s.test", secret=SECRET, zone="Asia/Shanghai"):
     """A screen's manifest with each board's fetched HTML under "html" (as a player sees it)."""
-    plan = manifests.plan_manifest(session, device, now, public_url, secret, zone)
+    plan = manifests.plan_manifest(session, device, now, manifests.Settings(public_url, secret, zone))
     manifest = plan.render(now)
     for board in manifest["boards"]:
         board["html"] = plan.pages[board["content"]]
@@ -246,7 +247,7 @@ def test_a_screen_learns_its_next_change_and_is_answered_from_its_stamp_until_th
     evening_playlist(session, w, now, [town])
 
     def stamp(at):
-        return manifests.screen_manifest(session, Screen.of(w.screen_a), at, "http://s.test", SECRET, "Asia/Shanghai", have=None)
+        return manifests.screen_manifest(session, Screen.of(w.screen_a), at, SETTINGS, have=None)
 
     # 19:00, inside the evening daypart: the next change is its end, not the 18:00 start behind us.
     assert build(session, w.screen_a, local(20, 19))["next_change_at"] == local(20, 22).isoformat()
@@ -260,9 +261,9 @@ def test_a_screen_learns_its_next_change_and_is_answered_from_its_stamp_until_th
     assert planned is not None and evening.version == planned.version != first.version
     assert town.id and set(evening.pages) == {b["content"] for b in planned.render(local(20, 18))["boards"]}
     # A screen that holds an older version gets the plan from the same stamp.
-    _, behind = manifests.screen_manifest(session, Screen.of(w.screen_a), local(20, 18, 0), "http://s.test", SECRET, "Asia/Shanghai", have=first.version)
+    _, behind = manifests.screen_manifest(session, Screen.of(w.screen_a), local(20, 18, 0), SETTINGS, have=first.version)
     assert behind is not None and behind.version == evening.version
-    _, current = manifests.screen_manifest(session, Screen.of(w.screen_a), local(20, 18), "http://s.test", SECRET, "Asia/Shanghai", have=evening.version)
+    _, current = manifests.screen_manifest(session, Screen.of(w.screen_a), local(20, 18), SETTINGS, have=evening.version)
     assert current is None
     w.screen_a.name = "改名后的大厅屏"
     session.flush()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from typing import Any
 
 from flask import current_app, request, send_from_directory
 
@@ -99,14 +98,6 @@ def enrol(payload: EnrolIn):
     return EnrolOut(device_id=device.id, token=token, name=device.name, site=device.site.name)
 
 
-def _manifest_args(screen: devices.Screen, moment: dt.datetime) -> tuple[Any, ...]:
-    cfg = current_app.config
-    return (
-        db_session(), screen, moment, cfg["PUBLIC_URL"], cfg["SECRET_KEY"].encode(), cfg["TIMEZONE"],
-        cfg["LOOKAHEAD_DAYS"],
-    )
-
-
 class ServedBoards:
     """Which boards a credential was just given a manifest for, so the board fetches that
     follow (the whole village fetches at once after a nudge) need no database at all.
@@ -147,7 +138,7 @@ def manifest():
     screen = current_screen()
     # An unchanged screen (the once-a-minute poll) is answered from its stamp.
     have = request.headers.get("If-None-Match", "").strip().removeprefix("W/").strip('"')
-    stamp, plan = manifests.screen_manifest(*_manifest_args(screen, moment), have=have)
+    stamp, plan = manifests.screen_manifest(session, screen, moment, manifests.Settings.from_config(current_app.config), have=have)
     etag = f'"{stamp.version}"'
     served_boards.give(credential_key(), stamp.pages, moment)
     seen_book.note(screen.id, screen.last_seen_at, moment)
@@ -166,7 +157,8 @@ def board(sha256: str):
     moment = now()
     page = served_boards.page(credential_key(), sha256, moment)
     if page is None:
-        page = manifests.known_stamp(*_manifest_args(current_screen(), moment)).pages.get(sha256)
+        settings = manifests.Settings.from_config(current_app.config)
+        page = manifests.known_stamp(db_session(), current_screen(), moment, settings).pages.get(sha256)
     if page is None:
         raise NotFound("没有这块内容。")
     headers = {

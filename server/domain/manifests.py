@@ -371,11 +371,26 @@ class ManifestPlan:
         return {**self.body, "version": self.version, "generated_at": now.isoformat()}
 
 
-def _screen_key(screen: Screen, member_of: list[int], public_url: str, qr_secret: bytes, lookahead_days: int) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class Settings:
+    """How this server makes manifests: where QR links point and how they are signed, the
+    township's zone and how many days ahead a screen is told."""
+
+    public_url: str
+    qr_secret: bytes
+    timezone: str = "Asia/Shanghai"
+    lookahead_days: int = LOOKAHEAD_DAYS
+
+    @classmethod
+    def from_config(cls, config: Any) -> Settings:
+        return cls(config["PUBLIC_URL"], config["SECRET_KEY"].encode(), config["TIMEZONE"], config["LOOKAHEAD_DAYS"])
+
+
+def _screen_key(screen: Screen, member_of: list[int], settings: Settings) -> tuple[Any, ...]:
     """Everything about the screen its manifest depends on (the area loop is the rest)."""
     return (
         screen.id, screen.name, screen.kind, screen.orientation, screen.internal, screen.site_id, screen.site_name,
-        tuple(member_of), public_url, hashlib.sha256(qr_secret).digest(), lookahead_days,
+        tuple(member_of), settings,
     )
 
 
@@ -383,74 +398,41 @@ def _member_of(loop: AreaLoop, device_id: int) -> list[int]:
     return [g for g, members in loop.groups.items() if device_id in members]
 
 
-def known_stamp(
-    session: Session,
-    screen: Screen,
-    now: dt.datetime,
-    public_url: str,
-    qr_secret: bytes,
-    timezone: str = "Asia/Shanghai",
-    lookahead_days: int = LOOKAHEAD_DAYS,
-) -> Stamp:
+def known_stamp(session: Session, screen: Screen, now: dt.datetime, settings: Settings) -> Stamp:
     """The screen's current manifest version and boards, planning the manifest only when
     something may have changed since it was last planned."""
-    return screen_manifest(session, screen, now, public_url, qr_secret, timezone, lookahead_days, have=None)[0]
+    return screen_manifest(session, screen, now, settings, have=None)[0]
 
 
 def screen_manifest(
-    session: Session,
-    screen: Screen,
-    now: dt.datetime,
-    public_url: str,
-    qr_secret: bytes,
-    timezone: str = "Asia/Shanghai",
-    lookahead_days: int = LOOKAHEAD_DAYS,
-    *,
-    have: str | None,
+    session: Session, screen: Screen, now: dt.datetime, settings: Settings, *, have: str | None
 ) -> tuple[Stamp, ManifestPlan | None]:
     """What a screen that holds version `have` (None: any, it only asks for the stamp)
     needs: the current stamp, and the plan unless the screen is up to date or only asked
     for the stamp and it was still valid. One area loop, read once, serves both; the
     screen's ORM objects are loaded only when its manifest has to be planned."""
-    loop = area_loop(session, screen.area, screen.internal, now, timezone)
+    loop = area_loop(session, screen.area, screen.internal, now, settings.timezone)
     member_of = _member_of(loop, screen.id)
-    key = _screen_key(screen, member_of, public_url, qr_secret, lookahead_days)
+    key = _screen_key(screen, member_of, settings)
     with _lock:
         stamp = loop.stamps.get(key)
     if stamp is not None and stamp.built_at <= now < stamp.until and have in (None, stamp.version):
         return stamp, None
-    device = session.get_one(Device, screen.id)
-    plan = _plan(loop, member_of, device, now, public_url, qr_secret, timezone, lookahead_days)
+    plan = _plan(loop, member_of, session.get_one(Device, screen.id), now, settings)
     with _lock:
         stamp = loop.stamps[key]
     return stamp, (None if have == stamp.version else plan)
 
 
-def plan_manifest(
-    session: Session,
-    device: Device,
-    now: dt.datetime,
-    public_url: str,
-    qr_secret: bytes,
-    timezone: str = "Asia/Shanghai",
-    lookahead_days: int = LOOKAHEAD_DAYS,
-) -> ManifestPlan:
+def plan_manifest(session: Session, device: Device, now: dt.datetime, settings: Settings) -> ManifestPlan:
     """The screen's whole manifest as of `now`."""
-    loop = area_loop(session, device.site.area, device.internal, now, timezone)
-    return _plan(loop, _member_of(loop, device.id), device, now, public_url, qr_secret, timezone, lookahead_days)
+    loop = area_loop(session, device.site.area, device.internal, now, settings.timezone)
+    return _plan(loop, _member_of(loop, device.id), device, now, settings)
 
 
-def _plan(
-    loop: AreaLoop,
-    member_of: list[int],
-    device: Device,
-    now: dt.datetime,
-    public_url: str,
-    qr_secret: bytes,
-    timezone: str,
-    lookahead_days: int,
-) -> ManifestPlan:
+def _plan(loop: AreaLoop, member_of: list[int], device: Device, now: dt.datetime, settings: Settings) -> ManifestPlan:
     site, area = device.site, device.site.area
+    timezone, lookahead_days = settings.timezone, settings.lookahead_days
     reached = reach.targets(device, member_of)
 
     start = dates.day_start(dates.local_day(now, timezone), timezone)
@@ -483,8 +465,8 @@ def _plan(
         if _reaches(device, reached, u.target, u.audience) and showable(u.board)
     ]
 
-    boards = [_board_entry(loop.boards[b], device, public_url, qr_secret) for b in sorted(shown)]
-    boards += [_board_entry(b, device, public_url, qr_secret) for b in urgent]
+    boards = [_board_entry(loop.boards[b], device, settings) for b in sorted(shown)]
+    boards += [_board_entry(b, device, settings) for b in urgent]
 
     # The first segment boundary after now (the plan starts at midnight, so its own
     # `next_change` may be behind us already).
@@ -518,13 +500,13 @@ def _plan(
     pages = {b.sha256: b.html for b in [loop.boards[x] for x in shown] + urgent}
     stamp = Stamp(version=version, built_at=now, until=min(edges), pages=pages)
     with _lock:
-        loop.stamps[_screen_key(Screen.of(device), member_of, public_url, qr_secret, lookahead_days)] = stamp
+        loop.stamps[_screen_key(Screen.of(device), member_of, settings)] = stamp
     return ManifestPlan(version=version, body=body, pages=pages)
 
 
-def _board_entry(board: Board, device: Device, public_url: str, qr_secret: bytes) -> dict[str, Any]:
+def _board_entry(board: Board, device: Device, settings: Settings) -> dict[str, Any]:
     qr_url = (
-        qrlinks.make_url(public_url, qr_secret, qrlinks.QrTarget(board.qr[0], board.qr[1], device.id))
+        qrlinks.make_url(settings.public_url, settings.qr_secret, qrlinks.QrTarget(board.qr[0], board.qr[1], device.id))
         if board.qr is not None
         else None
     )
