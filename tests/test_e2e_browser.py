@@ -557,3 +557,50 @@ def test_the_ticker_moves_at_reading_speed_and_a_tap_pauses_it(
     page.screenshot(path=str(tmp_path / "ticker-paused.png"))
     ticker.click()
     assert page.evaluate("() => document.getElementById('ticker-text').getAnimations()[0].playState") == "running"
+
+
+MIN_TEXT = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('#screen *')) {
+    if (!el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    out.push([parseFloat(getComputedStyle(el).fontSize), el.className || el.tagName, el.textContent.trim().slice(0, 20)]);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("screen,size", [("大厅信息屏", (1920, 1080)), ("门口竖屏", (1080, 1920))])
+def test_no_text_on_any_board_is_smaller_than_24_px(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext], screen: str, size: tuple[int, int]
+) -> None:
+    """Read across a hall at 1080p: nothing under 24 px, notice text at least 32 px, table
+    text at least 28 px, on every board the screen plays."""
+    context = player_context(browser, width=size[0], height=size[1])
+    contexts.append(context)
+    page = open_player(context, live.url, live.screen("东山村", screen)["key"])
+    checked = 0
+    for board in boards(page):
+        if board["kind"] == "urgent" or not page.evaluate(
+            "(id) => window.sunwallPlayer.playing.some(x => x.id === id)", board["id"]
+        ):
+            continue
+        show_board(page, board["id"])
+        sizes = page.evaluate(MIN_TEXT)
+        small = [s for s in sizes if s[0] < 24]
+        assert not small, f"{board['title']}: {small[:5]}"
+        body = page.evaluate(
+            "() => [...document.querySelectorAll('#stage .board-body p, #stage .board-body li')]"
+            ".filter(e => e.offsetParent).map(e => parseFloat(getComputedStyle(e).fontSize))"
+        )
+        assert all(px >= 32 for px in body), (board["title"], body)
+        cells = page.evaluate(
+            "() => [...document.querySelectorAll('#stage td')].filter(e => e.offsetParent)"
+            ".map(e => parseFloat(getComputedStyle(e).fontSize))"
+        )
+        assert all(px >= 28 for px in cells), (board["title"], cells)
+        checked += 1
+    assert checked >= 3
