@@ -593,7 +593,7 @@ def test_no_text_on_any_board_is_smaller_than_24_px(
         small = [s for s in sizes if s[0] < 24]
         assert not small, f"{board['title']}: {small[:5]}"
         body = page.evaluate(
-            "() => [...document.querySelectorAll('#stage .board-body p, #stage .board-body li')]"
+            "() => [...document.querySelectorAll('#stage .board-body p:not(.sheet-no), #stage .board-body li')]"
             ".filter(e => e.offsetParent).map(e => parseFloat(getComputedStyle(e).fontSize))"
         )
         assert all(px >= 32 for px in body), (board["title"], body)
@@ -604,3 +604,34 @@ def test_no_text_on_any_board_is_smaller_than_24_px(
         assert all(px >= 28 for px in cells), (board["title"], cells)
         checked += 1
     assert checked >= 3
+
+
+def test_phone_pages_follow_the_phones_font_size_and_reflow_at_200_percent(
+    live: LiveServer, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """Type in rem: a phone set to large text (root 32 px) doubles it; at 200 % zoom (a
+    360 px phone seen as 180 CSS px) nothing but a data table scrolls sideways."""
+    player = player_context(browser)
+    contexts.append(player)
+    hall = open_player(player, live.url, live.screen("东山村", "大厅信息屏")["key"])
+    item = next(b for b in boards(hall) if b["title"] == "东山村2026年10月财务收支明细")
+    wall = next(b for b in boards(hall) if b["kind"] == "echo_wall")
+
+    def measure(width: int, root_px: int, url: str) -> dict[str, Any]:
+        context = browser.new_context(viewport={"width": width, "height": 740}, is_mobile=True, has_touch=True, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(url)
+        page.add_style_tag(content=f"html {{ font-size: {root_px}px; }}")  # what the phone's text-size setting does
+        return page.evaluate(
+            """() => ({
+                body: parseFloat(getComputedStyle(document.body).fontSize),
+                button: parseFloat(getComputedStyle(document.querySelector('button, .button')).fontSize),
+                sideways: document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth,
+            })"""
+        )
+
+    for url in (item["qr_url"], wall["qr_url"]):
+        normal, large, zoomed = measure(360, 16, url), measure(360, 32, url), measure(180, 16, url)
+        assert large["body"] == 2 * normal["body"] and large["button"] == 2 * normal["button"], (normal, large)
+        assert normal["sideways"] <= 0 and zoomed["sideways"] <= 0 and large["sideways"] <= 0, (url, normal, large, zoomed)

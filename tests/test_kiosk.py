@@ -817,8 +817,10 @@ def test_chromium_reports_an_urgent_notice_through_the_agent_to_the_server(
                 "the receipts on the server",
             )
             assert report["received_at"] is not None and report["state"] == "shown"
-            log = kiosk.log()
-            assert "player reported" in log and "receipt(s) to the server" in log
+            # The agent logs the forward after the server's answer, which can come after
+            # the server has the receipt: wait for the line, do not race it.
+            wait_for(lambda: "receipt(s) to the server" in kiosk.log(), "the agent's forward in its log")
+            assert "player reported" in kiosk.log()
             assert problems == []
         finally:
             context.close()
