@@ -98,12 +98,12 @@ class DeviceNamespace(Namespace):
             raise ConnectionRefusedError("unauthorized")
         moment = now()
         with session_scope() as session:
-            device = devices.authenticate(session, token, moment)
-            if device is None:
+            screen = devices.screen_for(session, token)
+            if screen is None:
                 current_app.logger.info("refused screen connection from %s", request.remote_addr)
                 raise ConnectionRefusedError("unauthorized")
-            rooms = reach.screen_rooms(device)
-            seen = (device.id, device.last_seen_at)
+            rooms = reach.screen_rooms(screen)
+            seen = (screen.id, screen.last_seen_at)
         # Which screen this socket is: its later events (receipts) act for it alone.
         self.socketio.server.save_session(_sid(), {"device_id": seen[0]}, namespace=self.namespace)
         with session_scope() as session:  # the write in its own short transaction

@@ -167,7 +167,7 @@ def test_a_change_nudges_exactly_the_screens_that_read_from_its_area(session, ma
                 area = screen.site.area
                 reads = session.scalars(select(Area.id).where(reach.sources_clause(area))).all()
                 expected = changed.id in reads and (screen.internal or not internal_only)
-                assert bool(rooms & set(reach.screen_rooms(screen))) == expected, (changed.name, screen.name)
+                assert bool(rooms & set(reach.screen_rooms(Screen.of(screen)))) == expected, (changed.name, screen.name)
 
 
 # --------------------------------------------------------------------------- schedules

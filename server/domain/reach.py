@@ -62,13 +62,29 @@ def _suffix(internal: bool) -> str:
     return ":internal" if internal else ""
 
 
-def screen_rooms(device: Device) -> list[str]:
+class ScreenLike(Protocol):
+    """A screen as `devices.Screen` describes it (one row, no ORM objects)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def site_id(self) -> int: ...
+
+    @property
+    def internal(self) -> bool: ...
+
+    @property
+    def area(self) -> Any: ...  # an AreaLike with an `id`
+
+
+def screen_rooms(screen: ScreenLike) -> list[str]:
     """The Socket.IO rooms the server puts a screen in; screens never choose their own.
 
     `tree:<a>` for each area a above or at the screen (changes flowing down) and
     `at:<s>` for its own area (changes flowing up from its subtree)."""
-    area, suffix = device.site.area, _suffix(device.internal)
-    rooms = [f"device:{device.id}", f"site:{device.site_id}", f"at:{area.id}{suffix}"]
+    area, suffix = screen.area, _suffix(screen.internal)
+    rooms = [f"device:{screen.id}", f"site:{screen.site_id}", f"at:{area.id}{suffix}"]
     rooms += [f"tree:{a}{suffix}" for a in area.ancestor_ids()]
     return rooms
 
