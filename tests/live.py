@@ -133,3 +133,16 @@ class LiveServer:
         finally:
             editor.close()
             reviewer.close()
+
+    def cancel_schedules(self) -> None:
+        """Cancel the demo's schedule entries, so its screens play their default loops at
+        any hour (the demo's evening playlist would take over 18:00–21:30, whenever a test
+        happens to run). Tests of scheduling seed their own server."""
+        scheduler = self.api("scheduler")
+        try:
+            entries = scheduler.get(f"{self.url}/api/v1/schedule-entries", timeout=10).json()["items"]
+            for entry in entries:
+                done = scheduler.post(f"{self.url}/api/v1/schedule-entries/{entry['id']}/cancel", timeout=10)
+                assert done.status_code == 200, done.text
+        finally:
+            scheduler.close()
