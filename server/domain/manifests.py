@@ -338,10 +338,6 @@ def area_loop(session: Session, area: Area | AreaRef, internal: bool, now: dt.da
 # --------------------------------------------------------------------------- per screen
 
 
-def _reaches(device: Device, reached: set[tuple[TargetKind, int]], target: tuple[TargetKind, int], audience: Audience) -> bool:
-    return target in reached and reach.audience_reaches(audience, device)
-
-
 def _timeline(loop: AreaLoop, rules: tuple[timeline.Rule, ...], start: dt.datetime, zone: str, days: int) -> timeline.Timeline:
     key = (tuple(r.entry_id for r in rules), start, days)
     with _lock:
@@ -437,7 +433,7 @@ def _plan(loop: AreaLoop, member_of: list[int], device: Device, now: dt.datetime
 
     start = dates.day_start(dates.local_day(now, timezone), timezone)
     end = start + dt.timedelta(days=lookahead_days + 1)
-    entries = [e for e in loop.entries if _reaches(device, reached, e.target, e.audience)]
+    entries = [e for e in loop.entries if reach.reaches(e.target, e.audience, reached, device)]
     plan = _timeline(loop, tuple(e.rule for e in entries), start, timezone, lookahead_days + 1)
     playlist_of = {e.entry_id: e.playlist_id for e in entries}
 
@@ -462,7 +458,7 @@ def _plan(loop: AreaLoop, member_of: list[int], device: Device, now: dt.datetime
     shown = {item["board"] for items in loops.values() for item in items}
     urgent = [
         u.board for u in loop.urgent
-        if _reaches(device, reached, u.target, u.audience) and showable(u.board)
+        if reach.reaches(u.target, u.audience, reached, device) and showable(u.board)
     ]
 
     boards = [_board_entry(loop.boards[b], device, settings) for b in sorted(shown)]

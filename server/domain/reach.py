@@ -135,6 +135,12 @@ def audience_reaches(audience: Audience, device: Device) -> bool:
     return audience is Audience.all or device.internal
 
 
+def reaches(target: tuple[TargetKind, int], audience: Audience, reached: set[tuple[TargetKind, int]], device: Device) -> bool:
+    """Whether something sent to `target` for `audience` plays on `device`, whose targets
+    are `reached` (`targets`): schedule entries, urgent notices and receipts all ask this."""
+    return target in reached and audience_reaches(audience, device)
+
+
 def _targeted(session: Session, what: Any, kind: TargetKind, target_id: int, audience: Audience) -> Any:
     """`select(what)` over the screens in service that a target reaches, or None."""
     query = select(what).select_from(Device).join(Site, Site.id == Device.site_id).where(Device.decommissioned_at.is_(None))

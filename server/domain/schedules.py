@@ -492,7 +492,7 @@ def group_ids_of(session: Session, device: Device) -> list[int]:
 
 
 def applies_to(entry: ScheduleEntry, device: Device, reached: set[tuple[TargetKind, int]]) -> bool:
-    return (entry.target_kind, entry.target_id) in reached and reach.audience_reaches(entry.audience, device)
+    return reach.reaches((entry.target_kind, entry.target_id), entry.audience, reached, device)
 
 
 def entries_homed(session: Session, area: Area) -> list[ScheduleEntry]:

@@ -593,9 +593,9 @@ def record_receipts(session: Session, device: Device, items: Iterable[ReceiptIte
     accepted: list[tuple[int, str, dt.datetime]] = []
     for item in wanted:
         notice = notices.get(item.notice_id)
-        if notice is None or (notice.target_kind, notice.target_id) not in reached:
-            continue
-        if not reach.audience_reaches(reach.audience_for(notice.scope), device):
+        if notice is None or not reach.reaches(
+            (notice.target_kind, notice.target_id), reach.audience_for(notice.scope), reached, device
+        ):
             continue
         at = min(item.at.astimezone(dt.UTC), now)
         if notice.decided_at is not None:
