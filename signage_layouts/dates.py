@@ -95,6 +95,14 @@ def admin_datetime(value: Moment | None, zone: str) -> str:
     return f"{local.date().isoformat()} {local.hour:02d}:{local.minute:02d}"
 
 
+def admin_moment(value: Moment | None, now: Moment, zone: str) -> str:
+    """Admin live pages: 10:02 for today, 2026-11-19 10:02 for another day."""
+    if not value:
+        return ""
+    full = admin_datetime(value, zone)
+    return full[11:] if local_day(value, zone) == local_day(now, zone) else full
+
+
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
 

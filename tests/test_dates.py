@@ -173,3 +173,11 @@ def test_the_formats_people_read():
     assert dates.day_start(day, zone) == START and dates.day_end(dt.date(2026, 12, 20), zone) == END
     assert dates.last_day(END, zone) == dt.date(2026, 12, 20)
 
+
+
+def test_live_admin_pages_show_only_the_time_for_a_moment_of_the_local_today():
+    now = dt.datetime(2026, 11, 20, 17, 0, tzinfo=dt.UTC)  # 01:00 on the 21st in Beijing
+    zone = "Asia/Shanghai"
+    assert dates.admin_moment(dt.datetime(2026, 11, 20, 16, 30, tzinfo=dt.UTC), now, zone) == "00:30"  # UTC says yesterday
+    assert dates.admin_moment(dt.datetime(2026, 11, 20, 15, 30, tzinfo=dt.UTC), now, zone) == "2026-11-20 23:30"
+    assert dates.admin_moment(None, now, zone) == ""

@@ -165,9 +165,7 @@ def _one(n: UrgentNotice, moment: dt.datetime) -> UrgentOut:
 
 
 def short_time(value: dt.datetime, moment: dt.datetime) -> str:
-    """10:02 today, 2026-11-19 10:02 on another day (in the township's zone)."""
-    full = dates.admin_datetime(value, _zone())
-    return full[11:] if full.startswith(dates.admin_date(moment, _zone())) else full
+    return dates.admin_moment(value, moment, _zone())
 
 
 def _screen(s: urgent.ScreenDelivery, moment: dt.datetime) -> DeliveryScreenOut:
