@@ -386,3 +386,32 @@ def test_an_urgent_notice_reaches_its_target_only_and_ends_by_itself(session, ma
     assert build(session, w.screen_b, now)["urgent"] == []
     later = build(session, w.screen_a, now + dt.timedelta(hours=7))
     assert later["urgent"] == []
+
+
+def test_like_screens_share_one_plan_but_never_each_others_targets_or_links(session, make_world, now):
+    """Screens of one site, kind and scope are planned once (a village fetching after a
+    change), yet what names one screen alone stays on that screen, and every screen keeps
+    its own QR links and version."""
+    from server.domain import devices
+    from server.models import DeviceKind, Orientation, TargetKind
+
+    w = make_world(session)
+    publish(session, w, w.village_a, w.item_public, "甲村公开", now)
+    twin = devices.create_device(session, None, w.site_a, "甲村大厅二号屏", DeviceKind.signage, Orientation.landscape, now)
+    loop = manifests.area_loop(session, w.village_a, False, now, SETTINGS.timezone)
+    first, second = build(session, w.screen_a, now), build(session, twin, now)
+    assert len(loop.views) == 1  # planned once for both
+    assert [b["id"] for b in first["boards"]] == [b["id"] for b in second["boards"]]
+    assert first["loops"] == second["loops"] and first["timeline"] == second["timeline"]
+    assert first["device"]["name"] == "甲村大厅屏" and second["device"]["name"] == "甲村大厅二号屏"
+    links = {b["id"]: b["qr_url"] for b in first["boards"]}
+    assert all(links[b["id"]] != b["qr_url"] for b in second["boards"])
+    assert first["version"] != second["version"]
+
+    # An evening playlist for the twin alone: the twin's manifest carries it, the other
+    # screen's (planned from the same loop) does not.
+    playlist = evening_playlist(session, w, now, [], target=(TargetKind.device, twin.id))
+    key = f"p{playlist.id}"
+    again, twin_now = build(session, w.screen_a, now), build(session, twin, now)
+    assert key in twin_now["loops"] and loops_at(twin_now, local(20, 19)) == [key]
+    assert key not in again["loops"] and loops_at(again, local(20, 19)) == ["default"]

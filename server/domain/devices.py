@@ -216,7 +216,7 @@ def screen_for(session: Session, secret: str | None) -> Screen | None:
     `authenticate`: a revoked key or a screen out of service is no screen)."""
     if not secret or len(secret) > 200:
         return None
-    row = session.execute(_LIVE_SCREEN, {"secret_hash": digest(secret)}).first()
+    row = session.connection().execute(_LIVE_SCREEN, {"secret_hash": digest(secret)}).first()
     if row is None:
         return None
     return Screen(

@@ -11,8 +11,10 @@ down on time from its cache.
 Boards hold nothing that names a screen: the player draws each board's QR code from the
 manifest's `qr_url`, so one rendered board serves every screen and is cached forever
 (`board_html`). What an area's screens share (`AreaLoop`) is built once per process and
-keyed by the loop revisions of every area a screen in it reads from (`reach`); each
-screen then only filters the entries that reach it and signs its QR links. The version
+keyed by the loop revisions of every area a screen in it reads from (`reach`). Screens
+alike in site, kind, orientation, scope and groups then share one planned `View` (the
+schedule, loops, timeline and board list); each screen only adds its own name and signs
+its QR links, and remembers the result as its `Stamp`. The version
 (ETag) is the hash of the manifest without `generated_at`, stable between changes and
 across local midnight only when nothing moved, so an unchanged manifest is a cheap 304.
 """
@@ -134,7 +136,9 @@ class AreaLoop:
     entries: tuple[EntryRow, ...]
     urgent: tuple[UrgentRow, ...]
     groups: dict[int, frozenset[int]]  # device group → its screens
+    screens_targeted: frozenset[int]  # screens an entry or notice names one by one
     timelines: OrderedDict[tuple[Any, ...], timeline.Timeline] = field(default_factory=OrderedDict)
+    views: dict[tuple[Any, ...], View] = field(default_factory=dict)  # shared by like screens, see `View`
     stamps: dict[tuple[Any, ...], Stamp] = field(default_factory=dict)  # per screen, see `Stamp`
 
 
@@ -288,6 +292,10 @@ def _build_area_loop(
     return AreaLoop(
         built_at=now, revisions=revisions, boards=boards, default=tuple(default), playlists=playlists,
         entries=entries, urgent=urgent, groups={g: frozenset(d) for g, d in groups.items()},
+        screens_targeted=frozenset(
+            target_id for kind, target_id in [e.target for e in entries] + [u.target for u in urgent]
+            if kind is TargetKind.device
+        ),
     )
 
 
@@ -313,7 +321,7 @@ def _revisions_query(area: Area | AreaRef) -> Any:
 
 
 def area_loop(session: Session, area: Area | AreaRef, internal: bool, now: dt.datetime, zone: str) -> AreaLoop:
-    rows = session.execute(_revisions_query(area)).all()
+    rows = session.connection().execute(_revisions_query(area)).all()
     revisions = tuple((area_id, revision) for area_id, revision, _ in rows)
     changed_at = max((row.changed_at for row in rows if row.changed_at is not None), default=None)
     # The time of the last change is part of the key: revisions alone could come back
@@ -405,8 +413,7 @@ def screen_manifest(
 ) -> tuple[Stamp, ManifestPlan | None]:
     """What a screen that holds version `have` (None: any, it only asks for the stamp)
     needs: the current stamp, and the plan unless the screen is up to date or only asked
-    for the stamp and it was still valid. One area loop, read once, serves both; the
-    screen's ORM objects are loaded only when its manifest has to be planned."""
+    for the stamp and it was still valid. One area loop, read once, serves both."""
     loop = area_loop(session, screen.area, screen.internal, now, settings.timezone)
     member_of = _member_of(loop, screen.id)
     key = _screen_key(screen, member_of, settings)
@@ -414,7 +421,7 @@ def screen_manifest(
         stamp = loop.stamps.get(key)
     if stamp is not None and stamp.built_at <= now < stamp.until and have in (None, stamp.version):
         return stamp, None
-    plan = _plan(loop, member_of, session.get_one(Device, screen.id), now, settings)
+    plan = _plan(loop, member_of, screen, now, settings)
     with _lock:
         stamp = loop.stamps[key]
     return stamp, (None if have == stamp.version else plan)
@@ -422,18 +429,52 @@ def screen_manifest(
 
 def plan_manifest(session: Session, device: Device, now: dt.datetime, settings: Settings) -> ManifestPlan:
     """The screen's whole manifest as of `now`."""
-    loop = area_loop(session, device.site.area, device.internal, now, settings.timezone)
-    return _plan(loop, _member_of(loop, device.id), device, now, settings)
+    screen = Screen.of(device)
+    loop = area_loop(session, screen.area, screen.internal, now, settings.timezone)
+    return _plan(loop, _member_of(loop, screen.id), screen, now, settings)
 
 
-def _plan(loop: AreaLoop, member_of: list[int], device: Device, now: dt.datetime, settings: Settings) -> ManifestPlan:
-    site, area = device.site, device.site.area
+@dataclass(frozen=True)
+class View:
+    """What every screen of one site, kind, orientation, scope and set of groups plays:
+    the manifest without the screen's own name and QR links. Planned once per area loop
+    and shared, so when a village's screens all fetch after a change the schedule is
+    planned once, not once per screen."""
+
+    version: str
+    built_at: dt.datetime
+    until: dt.datetime  # the next moment the view changes by itself
+    body: dict[str, Any]  # the manifest less `device` and `boards`
+    boards: tuple[dict[str, Any], ...]  # the board entries, without `qr_url`
+    qr: tuple[tuple[str, int] | None, ...]  # each board's QR target, to sign per screen
+    pages: dict[str, str]  # sha256 → HTML of the boards listed
+
+
+def _view_key(loop: AreaLoop, screen: Screen, member_of: list[int], settings: Settings) -> tuple[Any, ...]:
+    # A screen named by a target of its own gets a view of its own.
+    own = screen.id if screen.id in loop.screens_targeted else None
+    return (screen.site_id, screen.site_name, screen.kind, screen.orientation, screen.internal, tuple(member_of), own, settings)
+
+
+def _view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.datetime, settings: Settings) -> View:
+    key = _view_key(loop, screen, member_of, settings)
+    with _lock:
+        found = loop.views.get(key)
+    if found is not None and found.built_at <= now < found.until:
+        return found
+    found = _plan_view(loop, member_of, screen, now, settings)
+    with _lock:
+        loop.views[key] = found
+    return found
+
+
+def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.datetime, settings: Settings) -> View:
     timezone, lookahead_days = settings.timezone, settings.lookahead_days
-    reached = reach.targets(device, member_of)
+    reached = reach.targets(screen, member_of)
 
     start = dates.day_start(dates.local_day(now, timezone), timezone)
     end = start + dt.timedelta(days=lookahead_days + 1)
-    entries = [e for e in loop.entries if reach.reaches(e.target, e.audience, reached, device)]
+    entries = [e for e in loop.entries if reach.reaches(e.target, e.audience, reached, screen)]
     plan = _timeline(loop, tuple(e.rule for e in entries), start, timezone, lookahead_days + 1)
     playlist_of = {e.entry_id: e.playlist_id for e in entries}
 
@@ -455,57 +496,68 @@ def _plan(loop: AreaLoop, member_of: list[int], device: Device, now: dt.datetime
         loops[key] = [
             {"board": b, "seconds": s} for b, s in loop.playlists.get(int(key[1:]), ()) if showable(loop.boards[b])
         ]
-    shown = {item["board"] for items in loops.values() for item in items}
+    shown = [loop.boards[b] for b in sorted({item["board"] for items in loops.values() for item in items})]
     urgent = [
         u.board for u in loop.urgent
-        if reach.reaches(u.target, u.audience, reached, device) and showable(u.board)
+        if reach.reaches(u.target, u.audience, reached, screen) and showable(u.board)
     ]
-
-    boards = [_board_entry(loop.boards[b], device, settings) for b in sorted(shown)]
-    boards += [_board_entry(b, device, settings) for b in urgent]
 
     # The first segment boundary after now (the plan starts at midnight, so its own
     # `next_change` may be behind us already).
     edges = [next((t for seg in plan.segments for t in (seg.start, seg.end) if t > now), end)]
-    for board in [loop.boards[b] for b in shown] + urgent:
+    for board in shown + urgent:
         edges += [t for t in (board.valid_from, board.valid_to) if t is not None and t > now]
     edges.append(start + dt.timedelta(days=1))  # the lookahead window moves on at midnight
     titles = [loop.boards[b["board"]].title for b in loops.get("default", []) if loop.boards[b["board"]].kind != "echo_wall"][:5]
-    ticker = f"欢迎来到{site.name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
+    ticker = f"欢迎来到{screen.site_name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
     if titles:
         ticker += "　最新公开：" + "；".join(titles)
     body: dict[str, Any] = {
-        "device": {
-            "id": device.id, "name": device.name, "kind": device.kind.value,
-            "orientation": device.orientation.value, "internal": device.internal,
-        },
-        "site": {"id": site.id, "name": site.name, "area": area.name},
-        "layout": signage_layouts.layout_for(device.kind.value, device.orientation.value),
+        "site": {"id": screen.site_id, "name": screen.site_name, "area": screen.area.name},
+        "layout": signage_layouts.layout_for(screen.kind.value, screen.orientation.value),
         "timezone": timezone,
         "ticker": ticker,
         "sources": {str(a): r for a, r in loop.revisions},
-        "boards": boards,
         "loops": loops,
         "timeline": segments,
         "urgent": [b.id for b in urgent],
         "next_change_at": _iso(min(edges)),
         "assets": signage_layouts.player_assets(),
     }
-    names = sorted({n for b in [loop.boards[x] for x in shown] for n in b.names})
-    version = content.content_hash({**body, "names": names, "templates": signage_layouts.templates_fingerprint()})
-    pages = {b.sha256: b.html for b in [loop.boards[x] for x in shown] + urgent}
-    stamp = Stamp(version=version, built_at=now, until=min(edges), pages=pages)
-    with _lock:
-        loop.stamps[_screen_key(Screen.of(device), member_of, settings)] = stamp
-    return ManifestPlan(version=version, body=body, pages=pages)
-
-
-def _board_entry(board: Board, device: Device, settings: Settings) -> dict[str, Any]:
-    qr_url = (
-        qrlinks.make_url(settings.public_url, settings.qr_secret, qrlinks.QrTarget(board.qr[0], board.qr[1], device.id))
-        if board.qr is not None
-        else None
+    boards = tuple(_board_entry(b) for b in shown + urgent)
+    names = sorted({n for b in shown for n in b.names})
+    version = content.content_hash(
+        {**body, "boards": boards, "names": names, "templates": signage_layouts.templates_fingerprint()}
     )
+    return View(
+        version=version, built_at=now, until=min(edges), body=body, boards=boards,
+        qr=tuple(b.qr for b in shown + urgent), pages={b.sha256: b.html for b in shown + urgent},
+    )
+
+
+def _plan(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.datetime, settings: Settings) -> ManifestPlan:
+    """The screen's manifest: its view, its own name and its QR links."""
+    view = _view(loop, member_of, screen, now, settings)
+    device = {
+        "id": screen.id, "name": screen.name, "kind": screen.kind.value,
+        "orientation": screen.orientation.value, "internal": screen.internal,
+    }
+    links = [_qr_url(qr, screen.id, settings) for qr in view.qr]
+    version = content.content_hash({"view": view.version, "device": device, "qr": links})
+    stamp = Stamp(version=version, built_at=now, until=view.until, pages=view.pages)
+    with _lock:
+        loop.stamps[_screen_key(screen, member_of, settings)] = stamp
+    boards = [{**entry, "qr_url": link} for entry, link in zip(view.boards, links, strict=True)]
+    return ManifestPlan(version=version, body={**view.body, "device": device, "boards": boards}, pages=view.pages)
+
+
+def _qr_url(qr: tuple[str, int] | None, device_id: int, settings: Settings) -> str | None:
+    if qr is None:
+        return None
+    return qrlinks.make_url(settings.public_url, settings.qr_secret, qrlinks.QrTarget(qr[0], qr[1], device_id))
+
+
+def _board_entry(board: Board) -> dict[str, Any]:
     return {
         "id": board.id,
         "kind": board.kind,
@@ -515,5 +567,4 @@ def _board_entry(board: Board, device: Device, settings: Settings) -> dict[str, 
         "seconds": BOARD_SECONDS[board.kind],
         "from": _iso(board.valid_from),
         "until": _iso(board.valid_to),
-        "qr_url": qr_url,
     }

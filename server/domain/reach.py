@@ -123,22 +123,23 @@ def target_home(session: Session, kind: TargetKind, target_id: int) -> Area | No
     return device.site.area if device is not None else None
 
 
-def targets(device: Device, group_ids: Iterable[int]) -> set[tuple[TargetKind, int]]:
-    """Every (kind, id) target that reaches `device` (a member of `group_ids`)."""
-    found = {(TargetKind.area, a) for a in device.site.area.ancestor_ids()}
-    found |= {(TargetKind.site, device.site_id), (TargetKind.device, device.id)}
+def targets(screen: ScreenLike, group_ids: Iterable[int]) -> set[tuple[TargetKind, int]]:
+    """Every (kind, id) target that reaches `screen` (a member of `group_ids`)."""
+    found = {(TargetKind.area, a) for a in screen.area.ancestor_ids()}
+    found |= {(TargetKind.site, screen.site_id), (TargetKind.device, screen.id)}
     found |= {(TargetKind.group, g) for g in group_ids}
     return found
 
 
-def audience_reaches(audience: Audience, device: Device) -> bool:
-    return audience is Audience.all or device.internal
+def audience_reaches(audience: Audience, screen: ScreenLike) -> bool:
+    return audience is Audience.all or screen.internal
 
 
-def reaches(target: tuple[TargetKind, int], audience: Audience, reached: set[tuple[TargetKind, int]], device: Device) -> bool:
-    """Whether something sent to `target` for `audience` plays on `device`, whose targets
-    are `reached` (`targets`): schedule entries, urgent notices and receipts all ask this."""
-    return target in reached and audience_reaches(audience, device)
+def reaches(target: tuple[TargetKind, int], audience: Audience, reached: set[tuple[TargetKind, int]], screen: ScreenLike) -> bool:
+    """Whether something sent to `target` for `audience` plays on `screen` (a `Screen` or
+    a `Device`), whose targets are `reached` (`targets`): schedule entries, urgent notices
+    and receipts all ask this."""
+    return target in reached and audience_reaches(audience, screen)
 
 
 def _targeted(session: Session, what: Any, kind: TargetKind, target_id: int, audience: Audience) -> Any:

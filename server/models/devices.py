@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, ValueEnum, utcnow
-from server.models.areas import Site
+from server.models.areas import Area, Site
 
 
 class DeviceKind(enum.Enum):
@@ -45,6 +45,11 @@ class Device(Base):
     credentials: Mapped[list[DeviceCredential]] = relationship(
         back_populates="device", cascade="all, delete-orphan"
     )
+
+    @property
+    def area(self) -> Area:
+        """The area the screen stands in (its site's)."""
+        return self.site.area
 
 
 class DeviceCredential(Base):
