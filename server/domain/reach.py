@@ -54,8 +54,9 @@ def echo_clause(area: AreaLike) -> ColumnElement[bool]:
 
 
 def sources_clause(area: AreaLike) -> ColumnElement[bool]:
-    """Every area a screen in `area` reads from (keys its cached loop)."""
-    return or_(Area.id.in_(disclosure_area_ids(area)), echo_clause(area))
+    """Every area a screen in `area` reads from (keys its cached loop). Every poll runs it,
+    so the ancestors are plain equalities: an IN list is re-rendered at each execution."""
+    return or_(*(Area.id == a for a in disclosure_area_ids(area)), echo_clause(area))
 
 
 def _suffix(internal: bool) -> str:
