@@ -120,6 +120,7 @@ class Snapshot:
         loops = _loops(manifest.get("loops"), boards)
         _timeline(manifest.get("timeline"), loops)
         _urgent(manifest.get("urgent"), boards)
+        _browse(manifest.get("browse"), boards)
         raw_assets = manifest.get("assets")
         if not isinstance(raw_assets, list):
             raise ValueError("manifest has no asset list")
@@ -225,6 +226,23 @@ def _urgent(value: Any, boards: Mapping[str, Board]) -> None:
     for board_id in value:
         if board_id not in boards:
             raise ValueError(f"urgent names unknown board {board_id!r}")
+
+
+def _browse(value: Any, boards: Mapping[str, Board]) -> None:
+    """A kiosk's catalogue (absent on signage): categories naming listed boards."""
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise ValueError("browse is not a list")
+    for shelf in value:
+        if not isinstance(shelf, dict) or not isinstance(shelf.get("category"), str):
+            raise ValueError("browse: a category without a name")
+        ids = shelf.get("boards")
+        if not isinstance(ids, list) or not ids:
+            raise ValueError(f"browse {shelf['category']}: no boards")
+        unknown = [b for b in ids if b not in boards]
+        if unknown:
+            raise ValueError(f"browse {shelf['category']}: unknown boards {unknown}")
 
 
 def _asset(entry: Any) -> Asset:

@@ -52,6 +52,8 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         "TIMEZONE": env("SUNWALL_TIMEZONE", "Asia/Shanghai"),
         # Days of schedule each manifest carries, so a screen plays on from its cache.
         "LOOKAHEAD_DAYS": int(env("SUNWALL_LOOKAHEAD_DAYS", "7")),
+        # A touch kiosk left alone goes back to its loop after this many seconds.
+        "KIOSK_IDLE_SECONDS": int(env("SUNWALL_KIOSK_IDLE_SECONDS", "60")),
         "PROXY_COUNT": int(env("SUNWALL_PROXY_COUNT", "0")),
         "DEMO": False,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -30,6 +30,7 @@ REQUIRED_LAYOUT_KEYS = {"name", "title", "orientation", "width", "height", "touc
 PLAYER_FILES = (
     "player.css",
     "player.js",
+    "kiosk.js",
     "vendor/socket.io.min.js",
     "vendor/qrcode-generator.js",
     "fonts/NotoSansSC-Regular-GB2312.woff2",

@@ -366,36 +366,16 @@ def publish(live: LiveServer) -> Callable[[str, str, dt.datetime], None]:
 @pytest.fixture
 def urgent_notice(live: LiveServer) -> Iterator[Callable[[dict[str, Any]], int]]:
     """Factory: draft, submit and approve an urgent notice for one screen; its id."""
-    editor, reviewer = live.api("editor"), live.api("reviewer")
 
     def run(screen: dict[str, Any]) -> int:
-        areas = editor.get(f"{live.url}/api/v1/areas", timeout=10).json()["items"]
-        area_id = next(a["id"] for a in areas if a["name"] == screen["village"])
-        created = editor.post(
-            f"{live.url}/api/v1/urgent-notices",
-            timeout=10,
-            json={
-                "area_id": area_id,
-                "title": "山洪预警（测试）",
-                "body": "请勿靠近河道。",
-                "target_kind": "device",
-                "target_id": screen["device_id"],
-                "ends_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat(),
-            },
+        notice = live.send_urgent(
+            "山洪预警（测试）", screen["village"], area_id=live.area_id(screen["village"]), body="请勿靠近河道。",
+            target_kind="device", target_id=screen["device_id"],
+            ends_at=(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat(),
         )
-        assert created.status_code == 201, created.text
-        url = f"{live.url}/api/v1/urgent-notices/{created.json()['id']}"
-        submitted = editor.post(f"{url}/submit", timeout=10)
-        assert submitted.status_code == 200, submitted.text
-        approved = reviewer.post(
-            f"{url}/approve", json={"expected_hash": submitted.json()["content_hash"]}, timeout=10
-        )
-        assert approved.status_code == 200, approved.text
-        return int(created.json()["id"])
+        return int(notice["id"])
 
     yield run
-    editor.close()
-    reviewer.close()
 
 
 def delivery(
@@ -896,6 +876,14 @@ BROKEN_MANIFESTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("timeline without times", lambda m: m["timeline"][0].pop("until"), "until"),
     ("urgent unknown", lambda m: m.update(urgent=["u9"]), "urgent names unknown board"),
     ("urgent a string", lambda m: m.update(urgent="d1"), "no urgent list"),
+    ("browse an object", lambda m: m.update(browse={"村务": ["d1"]}), "browse is not a list"),
+    ("browse without a name", lambda m: m.update(browse=[{"boards": ["d1"]}]), "without a name"),
+    ("browse an empty shelf", lambda m: m.update(browse=[{"category": "村务", "boards": []}]), "村务: no boards"),
+    (
+        "browse an unknown board",
+        lambda m: m.update(browse=[{"category": "村务", "boards": ["d1", "d9"]}]),
+        "unknown boards ['d9']",
+    ),
 ]
 
 

@@ -415,3 +415,34 @@ def test_like_screens_share_one_plan_but_never_each_others_targets_or_links(sess
     again, twin_now = build(session, w.screen_a, now), build(session, twin, now)
     assert key in twin_now["loops"] and loops_at(twin_now, local(20, 19)) == [key]
     assert key not in again["loops"] and loops_at(again, local(20, 19)) == ["default"]
+
+
+def test_a_kiosk_carries_every_live_item_of_its_scope_by_category(session, make_world, now):
+    """A touch kiosk browses offline, so its manifest lists every item it may show, in the
+    catalogue's order, those left out of the loop too; signage carries no catalogue."""
+    from server.domain import devices, schedules
+    from server.models import CatalogueCategory, CatalogueItem, DeviceKind, Orientation, Scope
+
+    w = make_world(session)
+    first = CatalogueCategory(name="党务公开", position=-1)
+    dues = CatalogueItem(category=first, title="党费收缴", scope=Scope.public)
+    session.add_all([first, dues])
+    session.flush()
+    accounts = publish(session, w, w.village_a, w.item_public, "十月财务收支", now)
+    quiet = publish(session, w, w.town, w.item_public, "全镇低保名单", now)
+    schedules.set_default_loop(session, w.editor, quiet.id, False, now)
+    publish(session, w, w.village_a, dues, "三季度党费收缴情况", now)
+    publish(session, w, w.village_a, w.item_internal, "预备党员公示", now)
+    publish(session, w, w.village_b, w.item_public, "乙村财务", now)
+    kiosk = devices.create_device(session, None, w.site_a, "甲村查询机", DeviceKind.kiosk, Orientation.landscape, now)
+
+    manifest = build(session, kiosk, now)
+    by_id = {b["id"]: b for b in manifest["boards"]}
+    shelves = [(s["category"], [by_id[b]["title"] for b in s["boards"]]) for s in manifest["browse"]]
+    # Newest first within a category (equal posting dates: the later approval first).
+    assert shelves == [("党务公开", ["三季度党费收缴情况"]), ("财务与党费", ["全镇低保名单", "十月财务收支"])]
+    assert "全镇低保名单" not in board_titles(manifest, "default")  # browsable, not in the loop
+    assert all(by_id[b]["qr_url"] for s in manifest["browse"] for b in s["boards"])
+    assert manifest["kiosk"] == {"idle_seconds": manifests.KIOSK_IDLE_SECONDS}
+    assert "预备党员公示" not in str(manifest) and "乙村财务" not in str(manifest)
+    assert "browse" not in build(session, w.screen_a, now) and accounts.id

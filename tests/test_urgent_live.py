@@ -91,39 +91,13 @@ def sockets():
         t.join()
 
 
-def area_id(live: LiveServer, name: str) -> int:
-    areas = live.api("editor").get(live.url + "/api/v1/areas", timeout=5).json()["items"]
-    return next(a["id"] for a in areas if a["name"] == name)
-
-
-def draft(live: LiveServer, title: str, village: str = "东山村", **over: Any) -> dict[str, Any]:
-    body = {
-        "area_id": area_id(live, "清河镇"), "title": title, "body": "今晚有特大暴雨，请勿前往河道。",
-        "target_kind": "area", "target_id": area_id(live, village),
-        "ends_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat(),
-        **over,
-    }
-    resp = live.api("editor").post(live.url + "/api/v1/urgent-notices", json=body, timeout=5)
-    assert resp.status_code == 201, resp.text
-    return resp.json()
-
-
-def published(live: LiveServer, title: str, village: str = "东山村") -> dict[str, Any]:
-    n = draft(live, title, village)
-    editor, reviewer = live.api("editor"), live.api("reviewer")
-    assert editor.post(f"{live.url}/api/v1/urgent-notices/{n['id']}/submit", timeout=5).status_code == 200
-    resp = reviewer.post(f"{live.url}/api/v1/urgent-notices/{n['id']}/approve", json={"expected_hash": n["content_hash"]}, timeout=5)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
-
-
 def test_a_reviewer_hears_of_a_submitted_notice_at_once(live, sockets):
     reviewer = Staff(live, "reviewer").connect()
     sockets(reviewer)
     editor_socket = Staff(live, "handler").connect()  # signed in, but reviews nothing
     sockets(editor_socket)
     title = f"山洪预警{uuid.uuid4().hex[:4]}"
-    n = draft(live, title)
+    n = live.draft_urgent(title)
     assert live.api("editor").post(f"{live.url}/api/v1/urgent-notices/{n['id']}/submit", timeout=5).status_code == 200
     heard = reviewer.next("urgent_submitted")
     assert heard == {"id": n["id"], "title": title, "area": "清河镇", "url": f"/admin/urgent/{n['id']}/review"}
@@ -142,7 +116,7 @@ def test_admin_sockets_need_a_signed_in_session(live):
 
 
 def test_a_screens_receipt_reaches_the_delivery_json_and_a_watcher(live, sockets):
-    n = published(live, f"停水通知{uuid.uuid4().hex[:4]}")
+    n = live.send_urgent(f"停水通知{uuid.uuid4().hex[:4]}")
     watcher = Staff(live, "supervisor").connect()
     sockets(watcher)
     assert watcher.client.call("watch", {"notice": n["id"]}, namespace="/admin", timeout=5) == {"ok": True}
@@ -159,7 +133,7 @@ def test_a_screens_receipt_reaches_the_delivery_json_and_a_watcher(live, sockets
     assert dt.datetime.fromisoformat(pushed["at"]) <= dt.datetime.now(dt.UTC)
 
     # A batch: "shown" for this notice, plus one about a notice that does not reach this screen.
-    other = published(live, f"西岭村停电{uuid.uuid4().hex[:4]}", village="西岭村")
+    other = live.send_urgent(f"西岭村停电{uuid.uuid4().hex[:4]}", village="西岭村")
     batch = {"receipts": [
         {"notice": n["id"], "state": "shown", "at": at.isoformat()},
         {"notice": other["id"], "state": "received", "at": at.isoformat()},
@@ -184,7 +158,7 @@ def test_a_screens_receipt_reaches_the_delivery_json_and_a_watcher(live, sockets
 
 
 def test_the_http_receipts_endpoint_takes_a_batch_and_refuses_a_bad_one(live):
-    n = published(live, f"森林防火{uuid.uuid4().hex[:4]}")
+    n = live.send_urgent(f"森林防火{uuid.uuid4().hex[:4]}")
     kiosk = live.screen("东山村", "大厅查询机")
     headers = {"Authorization": f"Bearer {kiosk['key']}"}
     at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()

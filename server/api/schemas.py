@@ -213,6 +213,15 @@ class SegmentOut(BaseModel):
     loops: list[str] = Field(description="keys of `loops` that play one after the other; 'default' when nothing is scheduled")
 
 
+class ShelfOut(BaseModel):
+    category: str = Field(description="a catalogue category, in the catalogue's order")
+    boards: list[str] = Field(description="ids of `boards` in that category, newest first")
+
+
+class KioskOut(BaseModel):
+    idle_seconds: int = Field(description="back to the loop after this long untouched")
+
+
 class ManifestOut(BaseModel):
     version: str
     generated_at: dt.datetime
@@ -228,6 +237,8 @@ class ManifestOut(BaseModel):
     urgent: list[str] = Field(description="ids of urgent-notice boards: while in their period they interrupt the loop")
     next_change_at: dt.datetime | None
     assets: list[AssetOut]
+    browse: list[ShelfOut] | None = Field(default=None, description="touch kiosks only: every item it may browse, by category")
+    kiosk: KioskOut | None = Field(default=None, description="touch kiosks only")
 
 
 # Query strings: `endpoint(query=...)` parses request.args with these (unknown → 400).

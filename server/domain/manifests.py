@@ -40,6 +40,7 @@ from server.models import (
     BoardKind,
     Device,
     DeviceGroup,
+    DeviceKind,
     Disclosure,
     DisclosureKind,
     DisclosureStatus,
@@ -56,6 +57,7 @@ from signage_layouts import dates
 
 BOARD_SECONDS = {"notice": 15, "table": 20, "echo_wall": 20, "urgent": 30}
 LOOKAHEAD_DAYS = 7
+KIOSK_IDLE_SECONDS = 60
 BOARD_URL = "/api/v1/device/boards/{sha256}"
 
 
@@ -105,6 +107,7 @@ class Board:
     qr: tuple[str, int] | None  # (QR kind, board id); the screen id is added per screen
     html: str = field(repr=False, compare=False)
     names: tuple[str, ...] = ()  # names shown besides the content (area, category, item)
+    shelf: tuple[int, int, str] | None = None  # its catalogue category: (position, id, name)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class AreaLoop:
     revisions: tuple[tuple[int, int], ...]  # (area id, loop revision) the loop was built at
     boards: dict[str, Board]
     default: tuple[str, ...]  # the default loop: board ids in order, the echo wall last
+    browse: tuple[tuple[str, tuple[str, ...]], ...]  # every live item by category, for kiosks
     playlists: dict[int, tuple[tuple[str, int | None], ...]]  # playlist → (board id, seconds)
     entries: tuple[EntryRow, ...]
     urgent: tuple[UrgentRow, ...]
@@ -165,20 +169,31 @@ def _rendered(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     return hashlib.sha256(page.encode("utf-8")).hexdigest(), page
 
 
-def _disclosure_boards(session: Session, ids_query: Any, zone: str) -> dict[int, Board]:
-    boards: dict[int, Board] = {}
+def _disclosure_boards(session: Session, ids_query: Any, zone: str) -> dict[int, tuple[Disclosure, Board]]:
+    boards: dict[int, tuple[Disclosure, Board]] = {}
     for d in session.scalars(ids_query.options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))):
         version = d.published_version
         if version is None:
             continue
         data = {**_disclosure_data(d, version), "timezone": zone}
         sha, page = _rendered(d.kind.value, data)
-        boards[d.id] = Board(
+        category = d.catalogue_item.category
+        boards[d.id] = (d, Board(
             id=f"d{d.id}", kind=d.kind.value, title=version.title, sha256=sha, html=page,
             valid_from=d.valid_from, valid_to=d.valid_to, qr=("d", d.id),
             names=(data["area"], data["category"], data["catalogue_item"]),
-        )
+            shelf=(category.position, category.id, category.name),
+        ))
     return boards
+
+
+def _shelves(boards: list[Board]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Boards by catalogue category, in the catalogue's order, each keeping its order."""
+    shelves: dict[tuple[int, int, str], list[str]] = {}
+    for board in boards:
+        if board.shelf is not None:
+            shelves.setdefault(board.shelf, []).append(board.id)
+    return tuple((shelf[2], tuple(ids)) for shelf, ids in sorted(shelves.items()))
 
 
 def _urgent_board(notice: UrgentNotice, zone: str) -> Board:
@@ -204,15 +219,18 @@ def _build_area_loop(
         Disclosure.scope.in_(scopes),
         (Disclosure.valid_to.is_(None)) | (Disclosure.valid_to > now),
     )
-    default_boards = _disclosure_boards(
+    # Every live item of the area and above, newest first: the default loop plays those
+    # that joined it, a kiosk lets people browse them all.
+    published = _disclosure_boards(
         session,
         select(Disclosure)
-        .where(Disclosure.area_id.in_(above), Disclosure.in_default_loop.is_(True), *live)
+        .where(Disclosure.area_id.in_(above), *live)
         .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc()),
         zone,
     )
-    boards = {b.id: b for b in default_boards.values()}
-    default = [b.id for b in default_boards.values()]
+    boards = {b.id: b for _, b in published.values()}
+    default = [b.id for d, b in published.values() if d.in_default_loop]
+    browse = _shelves([b for _, b in published.values()])
 
     echo_title = f"{area.name}回音壁"
     echo = {
@@ -259,7 +277,7 @@ def _build_area_loop(
             if item.kind is BoardKind.echo_wall:
                 loop.append((echo_board.id, item.duration))
             elif item.disclosure_id in item_boards:
-                board = item_boards[item.disclosure_id]
+                board = item_boards[item.disclosure_id][1]
                 boards[board.id] = board
                 loop.append((board.id, item.duration))
         playlists[playlist_id] = tuple(loop)
@@ -290,7 +308,7 @@ def _build_area_loop(
     ):
         groups.setdefault(group_id, set()).add(device_id)
     return AreaLoop(
-        built_at=now, revisions=revisions, boards=boards, default=tuple(default), playlists=playlists,
+        built_at=now, revisions=revisions, boards=boards, default=tuple(default), browse=browse, playlists=playlists,
         entries=entries, urgent=urgent, groups={g: frozenset(d) for g, d in groups.items()},
         screens_targeted=frozenset(
             target_id for kind, target_id in [e.target for e in entries] + [u.target for u in urgent]
@@ -384,10 +402,14 @@ class Settings:
     qr_secret: bytes
     timezone: str = "Asia/Shanghai"
     lookahead_days: int = LOOKAHEAD_DAYS
+    kiosk_idle_seconds: int = KIOSK_IDLE_SECONDS
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
-        return cls(config["PUBLIC_URL"], config["SECRET_KEY"].encode(), config["TIMEZONE"], config["LOOKAHEAD_DAYS"])
+        return cls(
+            config["PUBLIC_URL"], config["SECRET_KEY"].encode(), config["TIMEZONE"], config["LOOKAHEAD_DAYS"],
+            config["KIOSK_IDLE_SECONDS"],
+        )
 
 
 def _screen_key(screen: Screen, member_of: list[int], settings: Settings) -> tuple[Any, ...]:
@@ -496,7 +518,16 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
         loops[key] = [
             {"board": b, "seconds": s} for b, s in loop.playlists.get(int(key[1:]), ()) if showable(loop.boards[b])
         ]
-    shown = [loop.boards[b] for b in sorted({item["board"] for items in loops.values() for item in items})]
+    listed = {item["board"] for items in loops.values() for item in items}
+    browse: list[dict[str, Any]] = []
+    if screen.kind is DeviceKind.kiosk:
+        # A touch kiosk carries everything it may browse, so it browses offline too.
+        for name, ids in loop.browse:
+            found = [b for b in ids if showable(loop.boards[b])]
+            if found:
+                browse.append({"category": name, "boards": found})
+                listed.update(found)
+    shown = [loop.boards[b] for b in sorted(listed)]
     urgent = [
         u.board for u in loop.urgent
         if reach.reaches(u.target, u.audience, reached, screen) and showable(u.board)
@@ -524,6 +555,9 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
         "next_change_at": _iso(min(edges)),
         "assets": signage_layouts.player_assets(),
     }
+    if screen.kind is DeviceKind.kiosk:
+        body["browse"] = browse
+        body["kiosk"] = {"idle_seconds": settings.kiosk_idle_seconds}
     boards = tuple(_board_entry(b) for b in shown + urgent)
     names = sorted({n for b in shown for n in b.names})
     version = content.content_hash(

@@ -319,9 +319,16 @@
 
   function show(index) {
     clearTimeout(state.timer);
+    var m = state.manifest, now = Date.now();
+    // A person browsing a kiosk keeps it until they leave or it falls idle; only an
+    // urgent notice takes the screen from them.
+    if (state.browsing) {
+      if (!m || !urgentAt(m, now).length) return;
+      state.browsing.leave();
+    }
     if (state.reloadPending) { location.reload(); return; }
     if (state.pending) { state.manifest = state.pending; state.pending = null; prune(state.manifest); }
-    var m = state.manifest, now = Date.now();
+    m = state.manifest;
     if (!m) return;
     state.signature = signatureAt(m, now);
     var urgent = urgentAt(m, now);
@@ -442,6 +449,22 @@
     stage.setAttribute("data-sheet", String(k + 1));
     stage.setAttribute("data-sheets", String(sheets.pages.length));
   }
+
+  // A board's read-aloud audio as something an <audio> can play: under the agent a local
+  // path; on the server's player the file needs the screen's key, so it is fetched.
+  state.audioSource = function (a) {
+    if (!cfg.token) return Promise.resolve(a.href);
+    return fetch(a.href, { headers: { "Authorization": "Bearer " + cfg.token } }).then(function (res) {
+      if (!res.ok) throw new Error("audio " + res.status);
+      return res.blob();
+    }).then(function (blob) { return URL.createObjectURL(blob); });
+  };
+
+  // What the touch kiosk's browser (kiosk.js) uses of the player.
+  state.api = {
+    show: show, drawQr: drawQr, paginate: paginate, showSheet: showSheet, within: within,
+    boardsById: boardsById, setTicker: setTicker
+  };
 
   function connectSocket() {
     var s = cfg.socket;
