@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import signage_layouts
-from kiosk_client.protocol import BOARDS_PATH, RECEIPTS_PATH
+from kiosk_client.protocol import AUDIO_PATH, BOARDS_PATH, RECEIPTS_PATH
 from kiosk_client.receipts import MAX_BODY_BYTES, InvalidReceipts, Receipt, parse_receipts
 from kiosk_client.storage import AssetCache, is_sha256
 from kiosk_client.sync import Snapshot
@@ -176,7 +176,11 @@ class PlayerHandler(BaseHTTPRequestHandler):
         elif path.startswith("/static/"):
             self._asset(snapshot, unquote(path.removeprefix("/static/")), send_body)
         elif path.startswith(BOARDS_PATH):
-            self._board(snapshot, path.removeprefix(BOARDS_PATH), send_body)
+            allowed = snapshot.board_contents if snapshot is not None else frozenset()
+            self._content(allowed, path.removeprefix(BOARDS_PATH), "text/html; charset=utf-8", send_body)
+        elif path.startswith(AUDIO_PATH):
+            allowed = snapshot.audio_contents if snapshot is not None else frozenset()
+            self._content(allowed, path.removeprefix(AUDIO_PATH), "audio/ogg", send_body)
         elif path == "/favicon.ico":
             # Browsers ask for it on their own; an empty answer keeps their console clean.
             self._send(HTTPStatus.NO_CONTENT, b"", None, False, {"Cache-Control": "max-age=86400"})
@@ -236,9 +240,10 @@ class PlayerHandler(BaseHTTPRequestHandler):
             return
         self._send_file(asset.sha256, content_type(path), send_body, headers)
 
-    def _board(self, snapshot: Snapshot | None, sha256: str, send_body: bool) -> None:
-        # Only the boards of the snapshot playing now, though older ones may still be cached.
-        if snapshot is None or not is_sha256(sha256) or sha256 not in snapshot.board_contents:
+    def _content(self, allowed: frozenset[str], sha256: str, ctype: str, send_body: bool) -> None:
+        """A board's HTML or its audio, by sha256: only those of the snapshot playing now
+        (`allowed`), though older ones may still be cached."""
+        if not is_sha256(sha256) or sha256 not in allowed:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", send_body)
             return
         etag = f'"{sha256}"'
@@ -246,7 +251,7 @@ class PlayerHandler(BaseHTTPRequestHandler):
         if etag_matches(self.headers.get("If-None-Match"), etag):
             self._send(HTTPStatus.NOT_MODIFIED, b"", None, False, headers)
             return
-        self._send_file(sha256, "text/html; charset=utf-8", send_body, headers)
+        self._send_file(sha256, ctype, send_body, headers)
 
     def _send_file(self, sha256: str, ctype: str, send_body: bool, headers: dict[str, str]) -> None:
         try:

@@ -19,6 +19,8 @@ import requests
 API = "/api/v1/device"
 # Where a board's HTML lives, by its sha256; the manifest's `href` must be exactly this.
 BOARDS_PATH = f"{API}/boards/"
+# Where a board's read-aloud audio lives, by its sha256; likewise exactly this.
+AUDIO_PATH = f"{API}/audio/"
 RECEIPTS_PATH = f"{API}/receipts"
 USER_AGENT = "sunwall-kiosk/0.1"
 # (connect, read) seconds: short enough that a dead link is noticed, long enough for 3G.
@@ -131,11 +133,18 @@ class DeviceClient:
         A 404 means the board left this screen's manifest since it was fetched (an item
         ended, a newer approval): the sync fails and the next one brings the new manifest.
         """
-        resp = self._get(f"{self.server}{BOARDS_PATH}{quote(sha256)}", stream=True)
+        return self._content(BOARDS_PATH, sha256, "board")
+
+    def audio(self, sha256: str) -> Iterator[bytes]:
+        """A board's read-aloud audio, by its sha256, streamed; like `board`."""
+        return self._content(AUDIO_PATH, sha256, "audio")
+
+    def _content(self, prefix: str, sha256: str, what: str) -> Iterator[bytes]:
+        resp = self._get(f"{self.server}{prefix}{quote(sha256)}", stream=True)
         if resp.status_code != 200:
             resp.close()
-            raise ProtocolError(f"board {sha256[:12]}: HTTP {resp.status_code}")
-        return self._stream(resp, f"board {sha256[:12]}")
+            raise ProtocolError(f"{what} {sha256[:12]}: HTTP {resp.status_code}")
+        return self._stream(resp, f"{what} {sha256[:12]}")
 
     def send_receipts(self, receipts: list[dict[str, Any]]) -> None:
         """POST a batch of urgent-notice receipts; returns once the server has them.

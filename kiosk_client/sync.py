@@ -23,7 +23,13 @@ from pathlib import PurePosixPath
 from typing import Any, TypeGuard
 
 import signage_layouts
-from kiosk_client.protocol import BOARDS_PATH, CredentialRevoked, DeviceClient, ProtocolError
+from kiosk_client.protocol import (
+    AUDIO_PATH,
+    BOARDS_PATH,
+    CredentialRevoked,
+    DeviceClient,
+    ProtocolError,
+)
 from kiosk_client.storage import CorruptDownload, DataDir, is_sha256
 
 log = logging.getLogger("kiosk.sync")
@@ -39,11 +45,12 @@ class Asset:
 
 @dataclass(frozen=True)
 class Board:
-    """A board the manifest lists: its id and the sha256 of its HTML."""
+    """A board the manifest lists: its id, the sha256 of its HTML and of its audio, if any."""
 
     id: str
     kind: str
     sha256: str
+    audio: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,9 +89,14 @@ class Snapshot:
         return frozenset(b.sha256 for b in self.boards.values())
 
     @property
+    def audio_contents(self) -> frozenset[str]:
+        """The sha256 of every board's read-aloud audio (what the local server may serve as audio)."""
+        return frozenset(b.audio for b in self.boards.values() if b.audio is not None)
+
+    @property
     def contents(self) -> frozenset[str]:
-        """Every sha256 the snapshot needs in the cache: assets and boards."""
-        return self.board_contents | {a.sha256 for a in self.assets.values()}
+        """Every sha256 the snapshot needs in the cache: assets, boards and their audio."""
+        return self.board_contents | self.audio_contents | {a.sha256 for a in self.assets.values()}
 
     @property
     def next_change_at(self) -> dt.datetime | None:
@@ -183,7 +195,22 @@ def _board(entry: Any) -> Board:
     qr_url = entry.get("qr_url")
     if qr_url is not None and not isinstance(qr_url, str):
         raise ValueError(f"board {board_id}: qr_url is not a string")
-    return Board(id=board_id, kind=kind, sha256=sha256)
+    return Board(id=board_id, kind=kind, sha256=sha256, audio=_audio(board_id, entry.get("audio")))
+
+
+def _audio(board_id: str, value: Any) -> str | None:
+    """The sha256 of a board's audio, once {href, content, seconds} is what the player needs."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not is_sha256(value.get("content")):
+        raise ValueError(f"board {board_id}: audio content is not a sha256")
+    sha256 = str(value["content"])
+    if value.get("href") != AUDIO_PATH + sha256:
+        raise ValueError(f"board {board_id}: audio href {value.get('href')!r} is not {AUDIO_PATH}<content>")
+    seconds = value.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < 24 * 3600:
+        raise ValueError(f"board {board_id}: bad audio seconds {seconds!r}")
+    return sha256
 
 
 def _loops(value: Any, boards: Mapping[str, Board]) -> set[str]:
@@ -333,6 +360,8 @@ class Syncer:
             log.info("downloading %d of %d boards", len(missing), len(snapshot.board_contents))
         for sha in missing:
             cache.put(sha, None, self.client.board(sha))
+        for sha in sorted(sha for sha in snapshot.audio_contents if not cache.has(sha)):
+            cache.put(sha, None, self.client.audio(sha))
 
 
 def utc_now() -> dt.datetime:

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from server import config as config_module
-from server import notify, realtime
+from server import notify, realtime, voice
 from server.clock import SystemClock
 from server.db import make_engine, make_sessionmaker, write_intent
 from server.extensions import (
@@ -92,6 +92,7 @@ def _init_extensions(app: Flask) -> None:
         ping_timeout=20,
     )
     realtime.register(socketio)
+    voice.install(app, socketio.start_background_task)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -170,6 +171,8 @@ def _register_template_helpers(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            # media: read-aloud audio, fetched with the screen's key and played from a blob
+            "media-src 'self' blob:; "
             "script-src 'self'; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'",
         )
         return response

@@ -40,8 +40,10 @@ def _public_url_default(host: str, port: int) -> None:
 
 
 def _run(app, host: str, port: int) -> None:
+    from server import voice
     from server.extensions import socketio
 
+    voice.sweep(app)
     click.echo(f"Sunwall listening on http://{host}:{port}  (data: {app.config['DATA_DIR']})")
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 
@@ -77,7 +79,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     app = _app({"DEMO": True})
     upgrade(app.config["DATABASE_URL"])
     data_dir = app.config["DATA_DIR"]
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), session_scope(write=True) as session:
         if not demo_data.is_seeded(session):
             click.echo("Seeding the demo township 清河镇 …")
             info = demo_data.seed(session, utcnow())
@@ -158,7 +160,7 @@ def init() -> None:
             if kind_word.strip() not in ROOT_KINDS:
                 raise click.ClickException(f"SUNWALL_ROOT_KIND: {kind_word!r} is not township (乡镇) or county (县)")
             try:
-                with session_scope() as session:
+                with session_scope(write=True) as session:
                     made = users.create_first_admin(
                         session, utcnow(), username=username.strip(), display_name=name, password=password,
                         root_name=root, root_kind=AreaKind(ROOT_KINDS[kind_word.strip()]),
@@ -166,7 +168,7 @@ def init() -> None:
                     )
             except DomainError as err:
                 raise click.ClickException(f"{err.field}: {err.message}") from None
-        with session_scope() as session:
+        with session_scope(write=True) as session:
             items = catalogue.seed_catalogue(session)
     if made is not None:
         change = "must change the password at first sign-in" if made.must_change_password else "password kept as given"
@@ -223,7 +225,7 @@ def user_create(username: str, roles: tuple[str, ...], area_ref: str, display_na
         password = getpass.getpass("Password: ")
     with app.app_context():
         try:
-            with session_scope() as session:
+            with session_scope(write=True) as session:
                 query = select(Area).where(Area.id == int(area_ref)) if area_ref.isdigit() else select(Area).where(Area.name == area_ref)
                 area = session.scalars(query).first()
                 if area is None:
@@ -247,7 +249,7 @@ def user_token(username: str, name: str) -> None:
     app = _app()
     with app.app_context():
         try:
-            with session_scope() as session:
+            with session_scope(write=True) as session:
                 token = users.issue_api_token(session, users.get_user(session, username), name)
         except DomainError as err:
             raise click.ClickException(err.message) from None

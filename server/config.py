@@ -52,6 +52,8 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         "TIMEZONE": env("SUNWALL_TIMEZONE", "Asia/Shanghai"),
         # Days of schedule each manifest carries, so a screen plays on from its cache.
         "LOOKAHEAD_DAYS": int(env("SUNWALL_LOOKAHEAD_DAYS", "7")),
+        # "auto": boards are read aloud when espeak-ng and sox are installed; "off": never.
+        "READ_ALOUD": env("SUNWALL_READ_ALOUD", "auto"),
         # A touch kiosk left alone goes back to its loop after this many seconds.
         "KIOSK_IDLE_SECONDS": int(env("SUNWALL_KIOSK_IDLE_SECONDS", "60")),
         "PROXY_COUNT": int(env("SUNWALL_PROXY_COUNT", "0")),
@@ -63,6 +65,8 @@ def load(override: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     }
     config.update(override)
+    if config["READ_ALOUD"] not in ("auto", "off"):
+        raise ValueError("SUNWALL_READ_ALOUD must be 'auto' or 'off'")
     if config["REQUIRE_2FA"] not in ("", "admin", "all"):
         # A mistyped policy must stop the server, not silently leave accounts unprotected.
         raise ValueError("SUNWALL_REQUIRE_2FA must be empty, 'admin' or 'all'")

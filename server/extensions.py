@@ -15,6 +15,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.db import write_intent
+
 socketio = SocketIO()
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -49,8 +51,11 @@ def close_db_session(exc: BaseException | None = None) -> None:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """A unit of work outside a request (socket events, CLI): commit or roll back."""
+def session_scope(factory: sessionmaker[Session] | None = None, *, write: bool = False) -> Iterator[Session]:
+    """A unit of work outside a request (socket events, background work, CLI): commit or
+    roll back. `write=True` when it writes: on SQLite it then takes the write lock before
+    its first read (see server.db.write_intent)."""
+    intent = write_intent.set(write)
     session = (factory or database().factory)()
     try:
         yield session
@@ -60,3 +65,4 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
         raise
     finally:
         session.close()
+        write_intent.reset(intent)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,10 +88,13 @@ def _after_commit(session: Session) -> None:
                 change.area_path, change.internal_only and seen.internal_only, max(change.revision, seen.revision)
             )
         latest[change.area_path] = change
+    desk = current_app.extensions.get("sunwall.speech") if has_app_context() else None
     for change in latest.values():
         area_id = int(change.area_path.strip("/").split("/")[-1])
         payload = {"reason": "loop_changed", "area": area_id, "revision": change.revision}
         nudge_rooms(change_rooms(change.area_path, change.internal_only), payload)
+        if desk is not None:  # new boards are read aloud in the background (server.voice)
+            desk.area_changed(change.area_path)
 
 
 def _after_rollback(session: Session) -> None:

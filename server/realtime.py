@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.clock import now
-from server.db import write_intent
 from server.domain import devices, reach, sessions, signin, urgent
 from server.domain.errors import DomainError
 from server.extensions import session_scope
@@ -67,9 +66,8 @@ class ReceiptDesk:
         return ticket.answer
 
     def _write(self, batch: list[_Ticket]) -> None:
-        intent = write_intent.set(True)  # writes: on SQLite take the write lock up front
         try:
-            with session_scope() as session:
+            with session_scope(write=True) as session:
                 moment = now()
                 wanted = {t.device_id for t in batch}
                 found = {d.id: d for d in session.scalars(select(Device).where(Device.id.in_(wanted)))}
@@ -85,8 +83,6 @@ class ReceiptDesk:
             current_app.logger.exception("could not record %d receipt event(s)", len(batch))
             for ticket in batch:  # nothing of the batch was kept: every screen sends again
                 ticket.answer = {"ok": False, "error": "not recorded, send again"}
-        finally:
-            write_intent.reset(intent)
 
 
 class DeviceNamespace(Namespace):
@@ -106,7 +102,7 @@ class DeviceNamespace(Namespace):
             seen = (screen.id, screen.last_seen_at)
         # Which screen this socket is: its later events (receipts) act for it alone.
         self.socketio.server.save_session(_sid(), {"device_id": seen[0]}, namespace=self.namespace)
-        with session_scope() as session:  # the write in its own short transaction
+        with session_scope(write=True) as session:  # the write in its own short transaction
             devices.mark_seen(session, *seen, moment)
         for room in rooms:
             join_room(room)

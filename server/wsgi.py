@@ -8,6 +8,8 @@ worker needs SUNWALL_MESSAGE_QUEUE (Redis) and sticky sessions; see docs/deploym
 
 from __future__ import annotations
 
+from server import voice
 from server.app import create_app
 
 app = create_app()
+voice.sweep(app)  # read-aloud audio missing from earlier runs, in the background

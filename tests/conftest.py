@@ -198,6 +198,7 @@ def app(sqlite_url: str, tmp_path: Path):
             "PUBLIC_URL": "http://sunwall.test",
             "RATELIMIT_STORAGE_URI": "memory://",
             "ASYNC_MODE": "threading",  # in-process test client; live servers use the default
+            "READ_ALOUD": "off",  # no background work behind the test client (tests/test_voice.py)
         }
     )
     yield app

@@ -33,6 +33,8 @@ class LiveServer:
             "SUNWALL_DATA_DIR": str(data_dir),
             "SUNWALL_PUBLIC_URL": self.url,
             "PYTHONUNBUFFERED": "1",
+            # Reading boards aloud changes manifests in the background; tests about it ask for it.
+            "SUNWALL_READ_ALOUD": "off",
             **(env or {}),
         }
         if async_mode is not None:
@@ -133,6 +135,18 @@ class LiveServer:
         finally:
             editor.close()
             reviewer.close()
+
+    def wait_until_spoken(self, village: str, screen: str = "大厅信息屏", timeout: float = 60) -> None:
+        """Wait until every board of a screen's manifest has its read-aloud audio (the server
+        makes it in the background after it starts and after each change)."""
+        key = self.screen(village, screen)["key"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = requests.get(f"{self.url}/api/v1/device/manifest", headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
+            if all(b["audio"] for b in body["boards"]):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"no read-aloud audio for every board of {village} {screen} after {timeout}s")
 
     def area_id(self, name: str) -> int:
         areas = self.api("editor").get(f"{self.url}/api/v1/areas", timeout=10).json()["items"]

@@ -121,6 +121,23 @@ class AgentProcess:
 
 
 @pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo township with boards read aloud: screens' agents cache the audio too. The
+    fixture waits until the audio made at start is there, so that later manifests change
+    only with what a test does."""
+    server = LiveServer(tmp_path_factory.mktemp("kiosk-agent"), env={"SUNWALL_READ_ALOUD": "auto"})
+    server.seed_demo()
+    server.start()
+    try:
+        server.cancel_schedules()
+        for village in {s["village"] for s in server.screens()}:
+            server.wait_until_spoken(village)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
 def scheduler(live: LiveServer) -> Iterator[requests.Session]:
     session = live.api("scheduler")
     yield session
@@ -227,7 +244,7 @@ def test_without_credential_or_code_the_agent_says_so_and_stops(tmp_path: Path) 
     assert not xdg.exists()
 
 
-def test_agent_serves_the_player_manifest_verified_assets_and_boards_by_hash(
+def test_agent_serves_the_player_manifest_verified_assets_boards_and_audio_by_hash(
     live: LiveServer,
     screen: dict[str, Any],
     new_code: Callable[[int], str],
@@ -285,10 +302,20 @@ def test_agent_serves_the_player_manifest_verified_assets_and_boards_by_hash(
         == 304
     )
 
+    # Each board's read-aloud audio likewise, at its own href.
+    for board in manifest["boards"]:
+        audio = board["audio"]
+        assert audio["href"] == "/api/v1/device/audio/" + audio["content"]
+        local = kiosk.get(audio["href"])
+        assert local.status_code == 200 and local.headers["Content-Type"] == "audio/ogg"
+        assert hashlib.sha256(local.content).hexdigest() == audio["content"]
+    assert kiosk.get("/api/v1/device/audio/" + first["content"]).status_code == 404  # a board is no audio
+    assert kiosk.get("/api/v1/device/boards/" + first["audio"]["content"]).status_code == 404
+
     cached = {p.name for p in (kiosk.data_dir / "cache").iterdir()}
     assert cached == {a["sha256"] for a in manifest["assets"]} | {
         b["content"] for b in manifest["boards"]
-    }
+    } | {b["audio"]["content"] for b in manifest["boards"]}
     # Only the boards of the manifest playing now, and only by hash.
     player_js = next(a["sha256"] for a in manifest["assets"] if a["path"] == "player.js")
     assert kiosk.get("/api/v1/device/boards/" + player_js).status_code == 404
@@ -432,7 +459,8 @@ def test_an_item_starting_later_is_cached_ahead_and_refetched_when_it_starts(
         due = manifest["next_change_at"]
         if due is None or dt.datetime.fromisoformat(due) != starts:
             return None
-        return next((b for b in manifest["boards"] if b["title"] == title), None)
+        # Its audio follows within a second; after that nothing changes until the start.
+        return next((b for b in manifest["boards"] if b["title"] == title and b["audio"]), None)
 
     # The approval's nudge brings a manifest that lists the board with its start, so a
     # screen offline from now on still puts it up on time: its HTML is cached already.
@@ -876,6 +904,17 @@ BROKEN_MANIFESTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("timeline without times", lambda m: m["timeline"][0].pop("until"), "until"),
     ("urgent unknown", lambda m: m.update(urgent=["u9"]), "urgent names unknown board"),
     ("urgent a string", lambda m: m.update(urgent="d1"), "no urgent list"),
+    ("audio not an object", lambda m: m["boards"][0].update(audio="x.ogg"), "audio content is not a sha256"),
+    (
+        "audio href elsewhere",
+        lambda m: m["boards"][0].update(audio={"href": "/etc/passwd", "content": "a" * 64, "seconds": 3}),
+        "audio href",
+    ),
+    (
+        "audio of no length",
+        lambda m: m["boards"][0].update(audio={"href": "/api/v1/device/audio/" + "a" * 64, "content": "a" * 64, "seconds": 0}),
+        "bad audio seconds",
+    ),
     ("browse an object", lambda m: m.update(browse={"村务": ["d1"]}), "browse is not a list"),
     ("browse without a name", lambda m: m.update(browse=[{"boards": ["d1"]}]), "without a name"),
     ("browse an empty shelf", lambda m: m.update(browse=[{"category": "村务", "boards": []}]), "村务: no boards"),

@@ -1,7 +1,7 @@
 """The touch kiosk (查询机) in real Chromium: a tap turns the loop into a catalogue browser.
 
-Tapped through as a villager would: category → item → page 2 → 大字 → back, the QR code
-of the item scannable, every target big enough for a finger, then left alone until it
+Tapped through as a villager would: category → item → 朗读 → page 2 → 大字 → back, the QR
+code of the item scannable, every target big enough for a finger, then left alone until it
 counts down and goes back to its loop by itself.
 """
 
@@ -26,7 +26,7 @@ IDLE_SECONDS = 4
 @pytest.fixture(scope="module")
 def kiosk_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The demo township with a short idle timeout, so the test watches it run out."""
-    server = LiveServer(tmp_path_factory.mktemp("kiosk"), env={"SUNWALL_KIOSK_IDLE_SECONDS": str(IDLE_SECONDS)})
+    server = LiveServer(tmp_path_factory.mktemp("kiosk"), env={"SUNWALL_KIOSK_IDLE_SECONDS": str(IDLE_SECONDS), "SUNWALL_READ_ALOUD": "auto"})
     server.seed_demo()
     server.start()
     try:
@@ -65,7 +65,12 @@ def test_tap_through_the_catalogue_and_fall_back_to_the_loop_when_left_alone(
     try:
         page = open_player(context, live.url, live.screen("东山村", "大厅查询机")["key"])
         board: dict[str, Any] = wait_for_board(page, title, id_prefix="d")["board"]
-        page.wait_for_function("(id) => window.sunwallPlayer.manifest.boards.some(b => b.id === id)", arg=board["id"], polling=POLL_MS)
+        # The server reads new boards aloud in the background; the audio follows the board.
+        page.wait_for_function(
+            """(id) => { const s = window.sunwallPlayer, m = s.pending || s.manifest;
+                 const b = m.boards.find(x => x.id === id); return b && b.audio; }""",
+            arg=board["id"], timeout=30_000, polling=POLL_MS,
+        )
         assert view(page) is None and page.locator("#kiosk-start").is_visible()
 
         # The loop invites a tap; the catalogue opens on its categories.
@@ -97,6 +102,17 @@ def test_tap_through_the_catalogue_and_fall_back_to_the_loop_when_left_alone(
         assert pages >= 2
         shot = page.screenshot(path=str(tmp_path / "kiosk-item.png"))
         assert board["qr_url"] in decode_qr(shot)
+
+        # 朗读 reads the board: its audio, fetched with the screen's key, plays.
+        assert page.locator("[data-act=read]").is_visible()
+        page.tap("[data-act=read]")
+        page.wait_for_function(
+            "() => { const a = window.sunwallPlayer.kiosk.audio(); return a && !a.paused && a.currentTime > 0.3; }",
+            timeout=10_000, polling=POLL_MS,
+        )
+        assert page.get_attribute("[data-act=read]", "aria-pressed") == "true"
+        page.tap("[data-act=read]")  # a second tap stops it
+        assert page.evaluate("() => window.sunwallPlayer.kiosk.audio() === null")
 
         # Page buttons, the header on every page, nothing turned by a timer meanwhile.
         page.tap("[data-act=next]")

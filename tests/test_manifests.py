@@ -398,7 +398,7 @@ def test_like_screens_share_one_plan_but_never_each_others_targets_or_links(sess
     w = make_world(session)
     publish(session, w, w.village_a, w.item_public, "甲村公开", now)
     twin = devices.create_device(session, None, w.site_a, "甲村大厅二号屏", DeviceKind.signage, Orientation.landscape, now)
-    loop = manifests.area_loop(session, w.village_a, False, now, SETTINGS.timezone)
+    loop = manifests.area_loop(session, w.village_a, False, now, SETTINGS)
     first, second = build(session, w.screen_a, now), build(session, twin, now)
     assert len(loop.views) == 1  # planned once for both
     assert [b["id"] for b in first["boards"]] == [b["id"] for b in second["boards"]]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Container
 
-from flask import current_app, request, send_from_directory
+from flask import current_app, request, send_file, send_from_directory
 
 import signage_layouts
+from server import voice
 from server.api import current_actor, endpoint
 from server.api.schemas import (
     DeviceList,
@@ -99,8 +101,9 @@ def enrol(payload: EnrolIn):
 
 
 class ServedBoards:
-    """Which boards a credential was just given a manifest for, so the board fetches that
-    follow (the whole village fetches at once after a nudge) need no database at all.
+    """Which boards (and read-aloud files) a credential was just given a manifest for, so
+    the fetches that follow (the whole village fetches at once after a nudge) need no
+    database at all.
 
     Kept for `WINDOW` after each manifest answer, per process. A credential revoked within
     that window can still fetch boards of the manifest it was already given, nothing more;
@@ -110,22 +113,34 @@ class ServedBoards:
     MAX = 50_000
 
     def __init__(self) -> None:
-        self._given: OrderedDict[str, tuple[dt.datetime, dict[str, str]]] = OrderedDict()
+        self._given: OrderedDict[str, tuple[dt.datetime, manifests.Stamp]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def give(self, credential: str, pages: dict[str, str], moment: dt.datetime) -> None:
+    def give(self, credential: str, stamp: manifests.Stamp, moment: dt.datetime) -> None:
         with self._lock:
-            self._given[credential] = (moment + self.WINDOW, pages)
+            self._given[credential] = (moment + self.WINDOW, stamp)
             self._given.move_to_end(credential)
             while len(self._given) > self.MAX:
                 self._given.popitem(last=False)
 
-    def page(self, credential: str, sha256: str, moment: dt.datetime) -> str | None:
+    def stamp(self, credential: str, moment: dt.datetime) -> manifests.Stamp | None:
         with self._lock:
             given = self._given.get(credential)
         if given is None or given[0] <= moment:
             return None
-        return given[1].get(sha256)
+        return given[1]
+
+
+def _given(sha256: str, listed: Callable[[manifests.Stamp], Container[str]]) -> manifests.Stamp | None:
+    """The manifest this credential was last given, if `listed(stamp)` holds `sha256`: from
+    memory first, else from the database (which also authenticates: a revoked credential
+    stops here)."""
+    moment = now()
+    stamp = served_boards.stamp(credential_key(), moment)
+    if stamp is None or sha256 not in listed(stamp):
+        settings = manifests.Settings.from_config(current_app.config)
+        stamp = manifests.known_stamp(db_session(), current_screen(), moment, settings)
+    return stamp if sha256 in listed(stamp) else None
 
 
 served_boards = ServedBoards()
@@ -140,7 +155,7 @@ def manifest():
     have = request.headers.get("If-None-Match", "").strip().removeprefix("W/").strip('"')
     stamp, plan = manifests.screen_manifest(session, screen, moment, manifests.Settings.from_config(current_app.config), have=have)
     etag = f'"{stamp.version}"'
-    served_boards.give(credential_key(), stamp.pages, moment)
+    served_boards.give(credential_key(), stamp, moment)
     seen_book.note(screen.id, screen.last_seen_at, moment)
     if seen_book.due(moment):
         # A read, then the book's one write in a transaction of its own (see devices.mark_seen).
@@ -154,13 +169,10 @@ def manifest():
 @endpoint("get", "/device/boards/{sha256}", summary="A board's HTML by the sha256 its manifest lists (immutable)", tag="device protocol", auth="device", responses={404: "not a board of this screen's manifest"})
 def board(sha256: str):
     # Only boards of the screen's own manifest: an internal board never reaches a public screen.
-    moment = now()
-    page = served_boards.page(credential_key(), sha256, moment)
-    if page is None:
-        settings = manifests.Settings.from_config(current_app.config)
-        page = manifests.known_stamp(db_session(), current_screen(), moment, settings).pages.get(sha256)
-    if page is None:
+    stamp = _given(sha256, lambda stamp: stamp.pages)
+    if stamp is None:
         raise NotFound("没有这块内容。")
+    page = stamp.pages[sha256]
     headers = {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "private, max-age=31536000, immutable",
@@ -169,6 +181,18 @@ def board(sha256: str):
     if f'"{sha256}"' in request.headers.get("If-None-Match", ""):
         return "", 304, headers
     return page, 200, headers
+
+
+@endpoint("get", "/device/audio/{sha256}", summary="A board's read-aloud audio (Ogg Vorbis) by the sha256 its manifest lists (immutable)", tag="device protocol", auth="device", responses={404: "not an audio file of this screen's manifest"})
+def audio(sha256: str):
+    if _given(sha256, lambda stamp: stamp.sounds) is None:
+        raise NotFound("没有这段语音。")
+    path = voice.AudioStore.of(current_app.config).path(sha256)
+    if not path.is_file():
+        raise NotFound("没有这段语音。")
+    reply = send_file(path, mimetype="audio/ogg", max_age=31536000, etag=sha256, conditional=True)
+    reply.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return reply
 
 
 @endpoint("get", "/device/assets/{path}", summary="A player file listed in the manifest's assets", tag="device protocol", auth="device", responses={404: "not a listed asset"})

@@ -190,6 +190,12 @@ class AssetOut(BaseModel):
     size: int
 
 
+class AudioOut(BaseModel):
+    href: str
+    content: str = Field(description="sha256 of the Ogg Vorbis file; fetch it from href, cache it forever")
+    seconds: float
+
+
 class BoardOut(BaseModel):
     id: str = Field(description="d<id> a disclosure, e<area id> the echo wall, u<id> an urgent notice")
     kind: str
@@ -200,6 +206,7 @@ class BoardOut(BaseModel):
     from_: dt.datetime | None = Field(default=None, alias="from", description="show from (posting period)")
     until: dt.datetime | None = Field(default=None, description="stop showing after this, even offline")
     qr_url: str | None = Field(description="this screen's QR link for the board's slot; none for urgent notices")
+    audio: AudioOut | None = Field(default=None, description="the board read aloud, once the server has made it")
 
 
 class LoopItemOut(BaseModel):

@@ -25,14 +25,14 @@ import datetime as dt
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 import signage_layouts
-from server.domain import content, feedback, qrlinks, reach, schedules, timeline
+from server.domain import content, feedback, qrlinks, reach, schedules, speech, timeline
 from server.domain.devices import AreaRef, Screen
 from server.models import (
     Area,
@@ -48,6 +48,7 @@ from server.models import (
     LoopRevision,
     Playlist,
     ScheduleEntry,
+    SpokenBoard,
     TargetKind,
     UrgentNotice,
     UrgentStatus,
@@ -59,6 +60,7 @@ BOARD_SECONDS = {"notice": 15, "table": 20, "echo_wall": 20, "urgent": 30}
 LOOKAHEAD_DAYS = 7
 KIOSK_IDLE_SECONDS = 60
 BOARD_URL = "/api/v1/device/boards/{sha256}"
+AUDIO_URL = "/api/v1/device/audio/{sha256}"
 
 
 def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
@@ -108,6 +110,9 @@ class Board:
     html: str = field(repr=False, compare=False)
     names: tuple[str, ...] = ()  # names shown besides the content (area, category, item)
     shelf: tuple[int, int, str] | None = None  # its catalogue category: (position, id, name)
+    home: int = 0  # the area it belongs to (its loop is bumped when its audio is made)
+    speech: tuple[str, str] | None = field(default=None, repr=False, compare=False)  # (script sha, script)
+    audio: tuple[str, float] | None = None  # (sha256 of the read-aloud file, seconds)
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,7 @@ class Stamp:
     built_at: dt.datetime
     until: dt.datetime
     pages: dict[str, str]  # sha256 → HTML of the boards the screen may fetch
+    sounds: frozenset[str] = frozenset()  # sha256 of the read-aloud files it may fetch
 
 
 _AREA_LOOPS: OrderedDict[tuple[Any, ...], AreaLoop] = OrderedDict()
@@ -169,7 +175,7 @@ def _rendered(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     return hashlib.sha256(page.encode("utf-8")).hexdigest(), page
 
 
-def _disclosure_boards(session: Session, ids_query: Any, zone: str) -> dict[int, tuple[Disclosure, Board]]:
+def _disclosure_boards(session: Session, ids_query: Any, zone: str, voice: str | None) -> dict[int, tuple[Disclosure, Board]]:
     boards: dict[int, tuple[Disclosure, Board]] = {}
     for d in session.scalars(ids_query.options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))):
         version = d.published_version
@@ -177,12 +183,14 @@ def _disclosure_boards(session: Session, ids_query: Any, zone: str) -> dict[int,
             continue
         data = {**_disclosure_data(d, version), "timezone": zone}
         sha, page = _rendered(d.kind.value, data)
+        _script = _scripter(voice)
         category = d.catalogue_item.category
         boards[d.id] = (d, Board(
             id=f"d{d.id}", kind=d.kind.value, title=version.title, sha256=sha, html=page,
             valid_from=d.valid_from, valid_to=d.valid_to, qr=("d", d.id),
             names=(data["area"], data["category"], data["catalogue_item"]),
-            shelf=(category.position, category.id, category.name),
+            shelf=(category.position, category.id, category.name), home=d.area_id,
+            speech=_script(d.kind.value, data),
         ))
     return boards
 
@@ -196,7 +204,7 @@ def _shelves(boards: list[Board]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((shelf[2], tuple(ids)) for shelf, ids in sorted(shelves.items()))
 
 
-def _urgent_board(notice: UrgentNotice, zone: str) -> Board:
+def _urgent_board(notice: UrgentNotice, zone: str, voice: str | None) -> Board:
     data = {
         "title": notice.title, "body": notice.body, "area": notice.area.name, "timezone": zone,
         "starts_at": (notice.starts_at or notice.decided_at or notice.created_at).isoformat(),
@@ -205,12 +213,49 @@ def _urgent_board(notice: UrgentNotice, zone: str) -> Board:
     sha, page = _rendered("urgent", data)
     return Board(
         id=f"u{notice.id}", kind="urgent", title=notice.title, sha256=sha, html=page,
-        valid_from=notice.starts_at, valid_to=notice.ends_at, qr=None,
+        valid_from=notice.starts_at, valid_to=notice.ends_at, qr=None, home=notice.area_id,
+        speech=_scripter(voice)("urgent", data),
     )
 
 
+def _scripter(voice: str | None) -> Any:
+    """(kind, data) → (script sha, script) for `voice`, or None when read-aloud is off."""
+
+    def script(kind: str, data: dict[str, Any]) -> tuple[str, str] | None:
+        if voice is None:
+            return None
+        text = speech.script(kind, data)
+        return hashlib.sha256(f"{voice}\n{text}".encode()).hexdigest(), text
+
+    return script
+
+
+def _with_audio(session: Session, boards: dict[str, Board]) -> dict[str, Board]:
+    """The boards, each with its read-aloud audio where it has been made (one query)."""
+    wanted = {b.speech[0] for b in boards.values() if b.speech is not None}
+    if not wanted:
+        return boards
+    made = {
+        row.script_sha: (row.audio_sha, row.seconds)
+        for row in session.execute(
+            select(SpokenBoard.script_sha, SpokenBoard.audio_sha, SpokenBoard.seconds).where(SpokenBoard.script_sha.in_(wanted))
+        )
+    }
+    return {
+        key: replace(b, audio=made[b.speech[0]]) if b.speech is not None and b.speech[0] in made else b
+        for key, b in boards.items()
+    }
+
+
+def unspoken(loop: AreaLoop) -> dict[str, tuple[str, int]]:
+    """Scripts of the loop's boards that have no audio yet: script sha → (script, home area)."""
+    boards = [*loop.boards.values(), *(u.board for u in loop.urgent)]
+    return {b.speech[0]: (b.speech[1], b.home) for b in boards if b.speech is not None and b.audio is None}
+
+
 def _build_area_loop(
-    session: Session, area: Area, internal: bool, now: dt.datetime, zone: str, revisions: tuple[tuple[int, int], ...]
+    session: Session, area: Area, internal: bool, now: dt.datetime, zone: str, voice: str | None,
+    revisions: tuple[tuple[int, int], ...],
 ) -> AreaLoop:
     above = reach.disclosure_area_ids(area)
     scopes = reach.scopes(internal)
@@ -227,6 +272,7 @@ def _build_area_loop(
         .where(Disclosure.area_id.in_(above), *live)
         .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc()),
         zone,
+        voice,
     )
     boards = {b.id: b for _, b in published.values()}
     default = [b.id for d, b in published.values() if d.in_default_loop]
@@ -245,7 +291,7 @@ def _build_area_loop(
     sha, page = _rendered("echo_wall", echo)
     echo_board = Board(
         id=f"e{area.id}", kind="echo_wall", title=echo_title, sha256=sha, html=page,
-        valid_from=None, valid_to=None, qr=("e", area.id),
+        valid_from=None, valid_to=None, qr=("e", area.id), home=area.id, speech=_scripter(voice)("echo_wall", echo),
     )
     boards[echo_board.id] = echo_board
     default.append(echo_board.id)
@@ -270,7 +316,7 @@ def _build_area_loop(
     item_ids = {i.disclosure_id for p in wanted.values() for i in p.items if i.disclosure_id is not None}
     # The scope rule where data leaves the server: an internal item never reaches a public
     # screen, whatever a playlist says.
-    item_boards = _disclosure_boards(session, select(Disclosure).where(Disclosure.id.in_(item_ids), *live), zone)
+    item_boards = _disclosure_boards(session, select(Disclosure).where(Disclosure.id.in_(item_ids), *live), zone, voice)
     for playlist_id, playlist in wanted.items():
         loop: list[tuple[str, int | None]] = []
         for item in playlist.items:
@@ -285,21 +331,19 @@ def _build_area_loop(
         EntryRow(e.id, e.playlist_id, (e.target_kind, e.target_id), e.audience, schedules.rule_of(e)) for e in entry_rows
     )
 
-    notices = session.scalars(
+    notices = list(session.scalars(
         select(UrgentNotice).where(
             UrgentNotice.area_id.in_(above),
             UrgentNotice.status == UrgentStatus.approved,
             UrgentNotice.scope.in_(scopes),
             UrgentNotice.ends_at > now,
         ).order_by(UrgentNotice.id)
-    )
+    ))
+    spoken = _with_audio(session, {f"u{n.id}": _urgent_board(n, zone, voice) for n in notices})
     urgent = tuple(
-        UrgentRow(
-            n.id, (n.target_kind, n.target_id),
-            reach.audience_for(n.scope), _urgent_board(n, zone),
-        )
-        for n in notices
+        UrgentRow(n.id, (n.target_kind, n.target_id), reach.audience_for(n.scope), spoken[f"u{n.id}"]) for n in notices
     )
+    boards = _with_audio(session, boards)
     groups: dict[int, set[int]] = {}
     for group_id, device_id in session.execute(
         select(device_group_members.c.group_id, device_group_members.c.device_id)
@@ -338,13 +382,16 @@ def _revisions_query(area: Area | AreaRef) -> Any:
     return query
 
 
-def area_loop(session: Session, area: Area | AreaRef, internal: bool, now: dt.datetime, zone: str) -> AreaLoop:
+def area_loop(session: Session, area: Area | AreaRef, internal: bool, now: dt.datetime, settings: Settings) -> AreaLoop:
+    """What every screen of `area` and scope shares, built once per process for the loop
+    revisions it reads from (and the zone and voice it is made with)."""
+    zone, voice = settings.timezone, settings.voice
     rows = session.connection().execute(_revisions_query(area)).all()
     revisions = tuple((area_id, revision) for area_id, revision, _ in rows)
     changed_at = max((row.changed_at for row in rows if row.changed_at is not None), default=None)
     # The time of the last change is part of the key: revisions alone could come back
     # after a rolled-back transaction.
-    key = (str(session.get_bind().engine.url), area.id, area.name, area.path, internal, zone, revisions, changed_at)
+    key = (str(session.get_bind().engine.url), area.id, area.name, area.path, internal, zone, voice, revisions, changed_at)
     with _lock:
         cached = _AREA_LOOPS.get(key)
         if cached is not None:
@@ -353,7 +400,7 @@ def area_loop(session: Session, area: Area | AreaRef, internal: bool, now: dt.da
     if cached is not None and cached.built_at <= now:
         return cached
     home = area if isinstance(area, Area) else session.get_one(Area, area.id)
-    built = _build_area_loop(session, home, internal, now, zone, revisions)
+    built = _build_area_loop(session, home, internal, now, zone, voice, revisions)
     with _lock:
         _AREA_LOOPS[key] = built
         while len(_AREA_LOOPS) > _AREA_LOOPS_MAX:
@@ -403,12 +450,13 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     lookahead_days: int = LOOKAHEAD_DAYS
     kiosk_idle_seconds: int = KIOSK_IDLE_SECONDS
+    voice: str | None = None  # the read-aloud engine (`server.voice`); None: boards carry no audio
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
         return cls(
             config["PUBLIC_URL"], config["SECRET_KEY"].encode(), config["TIMEZONE"], config["LOOKAHEAD_DAYS"],
-            config["KIOSK_IDLE_SECONDS"],
+            config["KIOSK_IDLE_SECONDS"], config.get("VOICE_ID"),
         )
 
 
@@ -436,7 +484,7 @@ def screen_manifest(
     """What a screen that holds version `have` (None: any, it only asks for the stamp)
     needs: the current stamp, and the plan unless the screen is up to date or only asked
     for the stamp and it was still valid. One area loop, read once, serves both."""
-    loop = area_loop(session, screen.area, screen.internal, now, settings.timezone)
+    loop = area_loop(session, screen.area, screen.internal, now, settings)
     member_of = _member_of(loop, screen.id)
     key = _screen_key(screen, member_of, settings)
     with _lock:
@@ -452,7 +500,7 @@ def screen_manifest(
 def plan_manifest(session: Session, device: Device, now: dt.datetime, settings: Settings) -> ManifestPlan:
     """The screen's whole manifest as of `now`."""
     screen = Screen.of(device)
-    loop = area_loop(session, screen.area, screen.internal, now, settings.timezone)
+    loop = area_loop(session, screen.area, screen.internal, now, settings)
     return _plan(loop, _member_of(loop, screen.id), screen, now, settings)
 
 
@@ -470,6 +518,7 @@ class View:
     boards: tuple[dict[str, Any], ...]  # the board entries, without `qr_url`
     qr: tuple[tuple[str, int] | None, ...]  # each board's QR target, to sign per screen
     pages: dict[str, str]  # sha256 → HTML of the boards listed
+    sounds: frozenset[str]  # sha256 of their read-aloud files
 
 
 def _view_key(loop: AreaLoop, screen: Screen, member_of: list[int], settings: Settings) -> tuple[Any, ...]:
@@ -566,6 +615,7 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
     return View(
         version=version, built_at=now, until=min(edges), body=body, boards=boards,
         qr=tuple(b.qr for b in shown + urgent), pages={b.sha256: b.html for b in shown + urgent},
+        sounds=frozenset(b.audio[0] for b in shown + urgent if b.audio is not None),
     )
 
 
@@ -578,7 +628,7 @@ def _plan(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.datetime
     }
     links = [_qr_url(qr, screen.id, settings) for qr in view.qr]
     version = content.content_hash({"view": view.version, "device": device, "qr": links})
-    stamp = Stamp(version=version, built_at=now, until=view.until, pages=view.pages)
+    stamp = Stamp(version=version, built_at=now, until=view.until, pages=view.pages, sounds=view.sounds)
     with _lock:
         loop.stamps[_screen_key(screen, member_of, settings)] = stamp
     boards = [{**entry, "qr_url": link} for entry, link in zip(view.boards, links, strict=True)]
@@ -601,4 +651,7 @@ def _board_entry(board: Board) -> dict[str, Any]:
         "seconds": BOARD_SECONDS[board.kind],
         "from": _iso(board.valid_from),
         "until": _iso(board.valid_to),
+        "audio": None if board.audio is None else {
+            "href": AUDIO_URL.format(sha256=board.audio[0]), "content": board.audio[0], "seconds": board.audio[1],
+        },
     }

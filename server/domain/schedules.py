@@ -690,11 +690,12 @@ def loop_plan(playlist: Playlist, now: dt.datetime) -> tuple[list[LoopStep], int
     return steps, sum(s.seconds for s in steps if s.plays)
 
 
-def echo_wall_html(session: Session, area: Area, now: dt.datetime, zone: str) -> str:
-    """The echo wall board a public screen of `area` shows now (the one screens cache)."""
+def echo_wall_html(session: Session, area: Area, now: dt.datetime, settings: Any) -> str:
+    """The echo wall board a public screen of `area` shows now (the one screens cache);
+    `settings` are the server's `manifests.Settings`."""
     from server.domain.manifests import area_loop  # manifests imports this module
 
-    return area_loop(session, area, False, now, zone).boards[f"e{area.id}"].html
+    return area_loop(session, area, False, now, settings).boards[f"e{area.id}"].html
 
 
 def parse_clock(text: str, field_name: str, *, end: bool = False) -> int:

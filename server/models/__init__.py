@@ -20,7 +20,7 @@ from server.models.disclosures import (
     ReviewDecision,
 )
 from server.models.feedback import Feedback, FeedbackAnswer, FeedbackKind, FeedbackStatus
-from server.models.loops import LoopRevision
+from server.models.loops import LoopRevision, SpokenBoard
 from server.models.schedules import (
     Audience,
     BoardKind,
@@ -38,7 +38,7 @@ __all__ = [
     "Device", "DeviceCredential", "DeviceKind", "Disclosure", "DisclosureKind",
     "DisclosureStatus", "DisclosureVersion", "EnrolmentCode", "Feedback", "FeedbackAnswer",
     "FeedbackKind", "FeedbackStatus", "LoopRevision", "Orientation", "Review", "ReviewDecision", "Role",
-    "RoleGrant", "Scope", "Site", "Timing", "User",
+    "RoleGrant", "Scope", "Site", "SpokenBoard", "Timing", "User",
     "Audience", "BoardKind", "DeviceGroup", "Playlist", "PlaylistItem", "ScheduleEntry", "TargetKind",
     "UrgentNotice", "UrgentReceipt", "UrgentStatus", "path_ids",
 ]

@@ -108,7 +108,7 @@ def _touch(session: Any, row: UserSession, moment: Any) -> None:
     if write_intent.get():
         sessions.touch(session, row.id, moment)
     else:
-        with session_scope() as own:
+        with session_scope(write=True) as own:
             sessions.touch(own, row.id, moment)
 
 

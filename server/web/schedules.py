@@ -36,7 +36,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 import signage_layouts
 from server.clock import now
-from server.domain import schedules
+from server.domain import manifests, schedules
 from server.domain.access import READ_ROLES
 from server.domain.errors import DomainError, ValidationFailed
 from server.edge import flashed, onto, refused
@@ -333,7 +333,7 @@ def playlist_board(playlist_id: int, position: int, layout: str):
     if item.disclosure is not None:
         version = item.disclosure.published_version or item.disclosure.latest_version
         return board_page(item.disclosure, version, layout), 200, headers
-    html = schedules.echo_wall_html(db_session(), playlist.area, now(), local_zone())
+    html = schedules.echo_wall_html(db_session(), playlist.area, now(), manifests.Settings.from_config(current_app.config))
     qr = signage_layouts.qr_svg(current_app.config["PUBLIC_URL"].rstrip("/") + "/q/preview")
     html = html.replace(signage_layouts.QR_SLOT, qr, 1)
     page = signage_layouts.render_preview(

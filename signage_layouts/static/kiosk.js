@@ -108,6 +108,7 @@
 
   function home() {
     stopAudio();
+    api.adopt();
     var list = shelves();
     var grid = frame("home", "公开目录 · 请点选类别");
     list.forEach(function (s, i) {
@@ -125,6 +126,7 @@
 
   function shelf(i) {
     stopAudio();
+    api.adopt();
     var s = shelves()[i];
     if (!s) { home(); return; }
     var grid = frame("shelf", s.category);
@@ -141,6 +143,7 @@
 
   function item(i, id) {
     stopAudio();
+    api.adopt();
     var b = api.boardsById(manifest())[id];
     if (!b || !player.pages[b.content]) { shelf(i); return; }
     stage.innerHTML = player.pages[b.content];
@@ -244,5 +247,8 @@
     if (!player.browsing) { enter(); touched(); }
   });
 
-  player.kiosk = { enter: enter, leave: backToLoop, view: function () { return view; } };
+  player.kiosk = {
+    enter: enter, leave: backToLoop,
+    view: function () { return view; }, audio: function () { return audio; }
+  };
 })();

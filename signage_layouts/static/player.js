@@ -317,6 +317,12 @@
     slot.replaceWith(svg);
   }
 
+  // A manifest that arrived meanwhile becomes the current one (at a rotation, or when a
+  // kiosk visitor moves to another view).
+  function adopt() {
+    if (state.pending) { state.manifest = state.pending; state.pending = null; prune(state.manifest); }
+  }
+
   function show(index) {
     clearTimeout(state.timer);
     var m = state.manifest, now = Date.now();
@@ -327,7 +333,7 @@
       state.browsing.leave();
     }
     if (state.reloadPending) { location.reload(); return; }
-    if (state.pending) { state.manifest = state.pending; state.pending = null; prune(state.manifest); }
+    adopt();
     m = state.manifest;
     if (!m) return;
     state.signature = signatureAt(m, now);
@@ -462,7 +468,7 @@
 
   // What the touch kiosk's browser (kiosk.js) uses of the player.
   state.api = {
-    show: show, drawQr: drawQr, paginate: paginate, showSheet: showSheet, within: within,
+    show: show, adopt: adopt, drawQr: drawQr, paginate: paginate, showSheet: showSheet, within: within,
     boardsById: boardsById, setTicker: setTicker
   };
 
