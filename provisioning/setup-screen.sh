@@ -43,4 +43,4 @@ echo
 echo "Installed $PREFIX/venv/bin/sunwall (linked as /usr/local/bin/sunwall)."
 echo "Next, as the user that runs the screen (docs/kiosk.md):"
 echo "  sunwall kiosk --server https://YOUR-SERVER --code CODE   # code: admin UI, 屏幕 -> 注册码"
-echo "  $browser --kiosk http://127.0.0.1:8765/"
+echo "  $browser --kiosk --autoplay-policy=no-user-gesture-required http://127.0.0.1:8765/"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -164,12 +165,34 @@ def render_player(layout: str, **context: Any) -> str:
     return _env().get_template(f"{layout}/player.html").render(layout=meta, **context)
 
 
-def render_preview(layout: str, title: str, board_html: str, static_base: str) -> str:
-    """One board, still, inside the layout: what a reviewer checks before approving."""
+def render_preview(
+    layout: str, title: str, board_html: str, static_base: str, theme: dict[str, Any] | None = None
+) -> str:
+    """One board, still, inside the layout: what a reviewer checks before approving.
+    `theme` is the area's theme as the manifest carries it (colours, scale, header, emblem)."""
     meta = layouts()[layout]
     return _env().get_template("preview.html").render(
-        layout=meta, title=title, static_base=static_base, board_html=Markup(board_html)
+        layout=meta, title=title, static_base=static_base, board_html=Markup(board_html), theme=theme or {},
+        theme_style=theme_style(theme or {}),
     )
+
+
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_NAME = re.compile(r"[a-z_]{1,32}")
+
+
+def theme_style(theme: dict[str, Any]) -> str:
+    """A theme's colours and scale as CSS variables for a style attribute (what the player
+    sets from the manifest at run time); anything malformed is left out."""
+    parts = [
+        f"--{name.replace('_', '-')}: {value}"
+        for name, value in sorted((theme.get("colours") or {}).items())
+        if _NAME.fullmatch(name) and isinstance(value, str) and _COLOUR.fullmatch(value)
+    ]
+    scale = theme.get("scale")
+    if isinstance(scale, (int, float)) and 0.5 <= scale <= 2:
+        parts.append(f"--scale: {scale:g}")
+    return "; ".join(parts)
 
 
 def render_setup_notice(static_base: str, site_name: str = "", known: bool = False) -> str:

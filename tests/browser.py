@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 CHROMIUM = Path(os.environ.get("SUNWALL_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
+    "--autoplay-policy=no-user-gesture-required",  # as screens run it (docs/kiosk.md): signage reads aloud untouched
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",

@@ -446,3 +446,46 @@ def test_a_kiosk_carries_every_live_item_of_its_scope_by_category(session, make_
     assert manifest["kiosk"] == {"idle_seconds": manifests.KIOSK_IDLE_SECONDS}
     assert "预备党员公示" not in str(manifest) and "乙村财务" not in str(manifest)
     assert "browse" not in build(session, w.screen_a, now) and accounts.id
+
+
+def test_an_entry_or_notice_that_reads_aloud_marks_what_signage_speaks(session, make_world, now):
+    """A playlist scheduled to be read aloud is a loop of its own whose items say `speak`;
+    the same playlist scheduled silently elsewhere is not; an urgent notice asking for it
+    is listed in `speak`."""
+    from server.domain import changes, content
+    from server.models import Scope, TargetKind, UrgentNotice, UrgentStatus
+
+    w = make_world(session)
+    town = publish(session, w, w.town, w.item_public, "全镇防火通知", now)
+    loud = evening_playlist(session, w, now, [town], read_aloud=True)
+    manifest = build(session, w.screen_a, now)
+    key = f"p{loud.id}{manifests.ALOUD}"
+    assert loops_at(manifest, local(20, 19, 0)) == [key]
+    assert [i.get("speak") for i in manifest["loops"][key]] == [True, True]
+    assert all("speak" not in i for i in manifest["loops"]["default"])
+    assert manifest["speak"] == []
+
+    notice = UrgentNotice(
+        area=w.village_a, title="山洪预警", body="请沿河村民立即转移", scope=Scope.public,
+        target_kind=TargetKind.site, target_id=w.site_a.id, starts_at=now, ends_at=now + dt.timedelta(hours=6),
+        status=UrgentStatus.approved, content_hash=content.content_hash({"t": 1}), author=w.editor, read_aloud=True,
+    )
+    session.add(notice)
+    session.flush()
+    changes.loop_changed(session, w.village_a, now)
+    manifest = build(session, w.screen_a, now)
+    assert manifest["urgent"] == [f"u{notice.id}"] and manifest["speak"] == [f"u{notice.id}"]
+
+
+def test_reading_aloud_is_part_of_what_a_reviewer_approves(session, make_world, now):
+    from server.domain import urgent
+    from server.models import TargetKind
+
+    w = make_world(session)
+    data = urgent.UrgentInput(
+        area_id=w.village_a.id, title="停水通知", body="明天停水", target_kind=TargetKind.area,
+        target_id=w.village_a.id, ends_at=now + dt.timedelta(hours=3),
+    )
+    silent = urgent.create(session, w.editor, data, now)
+    loud = urgent.create(session, w.editor, urgent.UrgentInput(**{**data.__dict__, "read_aloud": True}), now)
+    assert silent.content_hash != loud.content_hash

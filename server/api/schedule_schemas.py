@@ -87,6 +87,7 @@ class EntryIn(Strict):
     dayparts: list[DaypartIn] = Field(default=[], max_length=3, description="up to 3 windows; none = the whole day")
     priority: int = Field(default=10, description="1–100: the highest in effect plays; equal ones take turns")
     note: str = Field(default="", max_length=200)
+    read_aloud: bool = Field(default=False, description="signage plays each board's read-aloud audio while this entry is in effect")
 
 
 class EntryOut(BaseModel):
@@ -103,6 +104,7 @@ class EntryOut(BaseModel):
     dayparts: list[DaypartOut]
     priority: int
     note: str
+    read_aloud: bool
     created_at: dt.datetime
     cancelled_at: dt.datetime | None
 

@@ -79,7 +79,7 @@ def _entry(entry: ScheduleEntry) -> EntryOut:
         audience=entry.audience.value, starts_on=entry.starts_on, ends_on=entry.ends_on,
         weekdays=[d + 1 for d in range(7) if entry.weekdays & (1 << d)],
         dayparts=[DaypartOut(start=dates.clock(a), end=dates.clock(b)) for a, b in entry.dayparts],
-        priority=entry.priority, note=entry.note, created_at=entry.created_at, cancelled_at=entry.cancelled_at,
+        priority=entry.priority, note=entry.note, read_aloud=entry.read_aloud, created_at=entry.created_at, cancelled_at=entry.cancelled_at,
     )
 
 
@@ -142,6 +142,7 @@ def api_create_entry(payload: EntryIn):
         playlist_id=payload.playlist_id, target_kind=TargetKind(payload.target_kind), target_id=payload.target_id,
         starts_on=payload.starts_on, ends_on=payload.ends_on, weekdays=frozenset(d - 1 for d in payload.weekdays),
         dayparts=dayparts, priority=payload.priority, audience=Audience(payload.audience), note=payload.note,
+        read_aloud=payload.read_aloud,
     )
     return _entry(schedules.create_entry(db_session(), current_actor(), data, now(), _zone()))
 

@@ -36,6 +36,7 @@ class UrgentIn(Strict):
     scope: Literal["public", "internal"] = Field(default="public", description="internal: only the target's party-internal screens")
     starts_at: AwareDatetime | None = Field(default=None, description="empty: from the moment it is approved")
     ends_at: AwareDatetime | None = Field(default=None, description=f"required; after the start and now, at most {urgent.MAX_LENGTH.days} days after the start")
+    read_aloud: bool = Field(default=False, description="screens play the notice's read-aloud audio while it is shown")
 
 
 class UrgentOut(BaseModel):
@@ -52,6 +53,7 @@ class UrgentOut(BaseModel):
     phase: str = Field(description="approved notices: upcoming, live or ended; others: their status")
     starts_at: dt.datetime | None = Field(description="null until approved when left empty")
     ends_at: dt.datetime
+    read_aloud: bool
     content_hash: str = Field(description="approve with this as expected_hash")
     author: str
     reviewer: str | None
@@ -153,7 +155,7 @@ def serialise(n: UrgentNotice, moment: dt.datetime, screens: int | None = None) 
         target_kind=n.target_kind.value, target_id=n.target_id,
         target=urgent.target_name(db_session(), n.target_kind, n.target_id),
         status=n.status.value, phase=urgent.phase(n, moment), starts_at=n.starts_at, ends_at=n.ends_at,
-        content_hash=n.content_hash, author=n.author.username,
+        read_aloud=n.read_aloud, content_hash=n.content_hash, author=n.author.username,
         reviewer=n.reviewer.username if n.reviewer else None, decided_at=n.decided_at,
         review_comment=n.review_comment, cancelled_at=n.cancelled_at, cancel_reason=n.cancel_reason,
         screens=screens, created_at=n.created_at, updated_at=n.updated_at,
@@ -205,6 +207,7 @@ def _input(payload: UrgentIn) -> urgent.UrgentInput:
         area_id=payload.area_id, title=payload.title, body=payload.body,
         target_kind=TargetKind(payload.target_kind), target_id=payload.target_id,
         ends_at=payload.ends_at, starts_at=payload.starts_at, scope=Scope(payload.scope),
+        read_aloud=payload.read_aloud,
     )
 
 

@@ -47,6 +47,8 @@ ACTION_LABELS = {
     "area.edit": N_("修改区域"),
     "area.move": N_("移动区域"),
     "area.retire": N_("停用区域"),
+    "theme.save": N_("设置样式"),
+    "theme.clear": N_("取消本级样式"),
     "site.create": N_("新建场所"),
     "site.edit": N_("修改场所"),
     "site.retire": N_("停用场所"),

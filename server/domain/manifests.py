@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 import signage_layouts
-from server.domain import content, feedback, qrlinks, reach, schedules, speech, timeline
+from server.domain import content, feedback, qrlinks, reach, schedules, speech, themes, timeline
 from server.domain.devices import AreaRef, Screen
 from server.models import (
     Area,
@@ -61,6 +61,7 @@ LOOKAHEAD_DAYS = 7
 KIOSK_IDLE_SECONDS = 60
 BOARD_URL = "/api/v1/device/boards/{sha256}"
 AUDIO_URL = "/api/v1/device/audio/{sha256}"
+ALOUD = ".aloud"  # the loop key suffix of a playlist that signage reads aloud
 
 
 def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
@@ -122,6 +123,7 @@ class EntryRow:
     target: tuple[TargetKind, int]
     audience: Audience
     rule: timeline.Rule
+    read_aloud: bool = False  # signage plays the boards' audio while it is in effect
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class UrgentRow:
     target: tuple[TargetKind, int]
     audience: Audience
     board: Board
+    read_aloud: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class AreaLoop:
     urgent: tuple[UrgentRow, ...]
     groups: dict[int, frozenset[int]]  # device group → its screens
     screens_targeted: frozenset[int]  # screens an entry or notice names one by one
+    theme: themes.Theme = themes.DEFAULT  # the area's theme (its own or inherited)
     timelines: OrderedDict[tuple[Any, ...], timeline.Timeline] = field(default_factory=OrderedDict)
     views: dict[tuple[Any, ...], View] = field(default_factory=dict)  # shared by like screens, see `View`
     stamps: dict[tuple[Any, ...], Stamp] = field(default_factory=dict)  # per screen, see `Stamp`
@@ -328,7 +332,8 @@ def _build_area_loop(
                 loop.append((board.id, item.duration))
         playlists[playlist_id] = tuple(loop)
     entries = tuple(
-        EntryRow(e.id, e.playlist_id, (e.target_kind, e.target_id), e.audience, schedules.rule_of(e)) for e in entry_rows
+        EntryRow(e.id, e.playlist_id, (e.target_kind, e.target_id), e.audience, schedules.rule_of(e), e.read_aloud)
+        for e in entry_rows
     )
 
     notices = list(session.scalars(
@@ -341,7 +346,8 @@ def _build_area_loop(
     ))
     spoken = _with_audio(session, {f"u{n.id}": _urgent_board(n, zone, voice) for n in notices})
     urgent = tuple(
-        UrgentRow(n.id, (n.target_kind, n.target_id), reach.audience_for(n.scope), spoken[f"u{n.id}"]) for n in notices
+        UrgentRow(n.id, (n.target_kind, n.target_id), reach.audience_for(n.scope), spoken[f"u{n.id}"], n.read_aloud)
+        for n in notices
     )
     boards = _with_audio(session, boards)
     groups: dict[int, set[int]] = {}
@@ -358,6 +364,7 @@ def _build_area_loop(
             target_id for kind, target_id in [e.target for e in entries] + [u.target for u in urgent]
             if kind is TargetKind.device
         ),
+        theme=themes.effective(session, area),
     )
 
 
@@ -547,13 +554,14 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
     end = start + dt.timedelta(days=lookahead_days + 1)
     entries = [e for e in loop.entries if reach.reaches(e.target, e.audience, reached, screen)]
     plan = _timeline(loop, tuple(e.rule for e in entries), start, timezone, lookahead_days + 1)
-    playlist_of = {e.entry_id: e.playlist_id for e in entries}
+    # A playlist played by an entry that reads aloud is a loop of its own ("p4.aloud").
+    loop_of = {e.entry_id: f"p{e.playlist_id}" + (ALOUD if e.read_aloud else "") for e in entries}
 
     segments, used = [], set()
     for seg in plan.segments:
         if seg.end <= now:
             continue
-        keys = list(dict.fromkeys(f"p{playlist_of[i]}" for i in seg.entry_ids)) or ["default"]
+        keys = list(dict.fromkeys(loop_of[i] for i in seg.entry_ids)) or ["default"]
         used.update(keys)
         segments.append({"from": _iso(seg.start), "until": _iso(seg.end), "loops": keys})
 
@@ -564,8 +572,10 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
     if "default" in used:
         loops["default"] = [{"board": b, "seconds": None} for b in loop.default if showable(loop.boards[b])]
     for key in sorted(used - {"default"}):
+        aloud = key.endswith(ALOUD)
         loops[key] = [
-            {"board": b, "seconds": s} for b, s in loop.playlists.get(int(key[1:]), ()) if showable(loop.boards[b])
+            {"board": b, "seconds": s, **({"speak": True} if aloud else {})}
+            for b, s in loop.playlists.get(int(key.removesuffix(ALOUD)[1:]), ()) if showable(loop.boards[b])
         ]
     listed = {item["board"] for items in loops.values() for item in items}
     browse: list[dict[str, Any]] = []
@@ -577,10 +587,10 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
                 browse.append({"category": name, "boards": found})
                 listed.update(found)
     shown = [loop.boards[b] for b in sorted(listed)]
-    urgent = [
-        u.board for u in loop.urgent
-        if reach.reaches(u.target, u.audience, reached, screen) and showable(u.board)
+    urgent_rows = [
+        u for u in loop.urgent if reach.reaches(u.target, u.audience, reached, screen) and showable(u.board)
     ]
+    urgent = [u.board for u in urgent_rows]
 
     # The first segment boundary after now (the plan starts at midnight, so its own
     # `next_change` may be behind us already).
@@ -597,10 +607,12 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
         "layout": signage_layouts.layout_for(screen.kind.value, screen.orientation.value),
         "timezone": timezone,
         "ticker": ticker,
+        "theme": loop.theme.as_manifest(),
         "sources": {str(a): r for a, r in loop.revisions},
         "loops": loops,
         "timeline": segments,
         "urgent": [b.id for b in urgent],
+        "speak": [u.board.id for u in urgent_rows if u.read_aloud],
         "next_change_at": _iso(min(edges)),
         "assets": signage_layouts.player_assets(),
     }

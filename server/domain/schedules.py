@@ -321,6 +321,7 @@ class EntryInput:
     priority: int = DEFAULT_PRIORITY
     audience: Audience = Audience.all
     note: str = ""
+    read_aloud: bool = False
 
 
 _RULE_MESSAGES = {
@@ -441,7 +442,7 @@ def create_entry(session: Session, user: User, data: EntryInput, now: dt.datetim
         playlist=playlist, area=home, target_kind=data.target_kind, target_id=data.target_id,
         audience=data.audience, starts_on=data.starts_on, ends_on=data.ends_on, weekdays=weekdays,
         dayparts=[list(p) for p in sorted(data.dayparts)], priority=data.priority, note=data.note.strip(),
-        created_by_id=user.id, created_at=now,
+        read_aloud=data.read_aloud, created_by_id=user.id, created_at=now,
     )
     try:
         timeline.validate_rule(rule_of(entry))
@@ -474,7 +475,7 @@ def entry_state(entry: ScheduleEntry) -> dict[str, Any]:
         "playlist_id": entry.playlist_id, "target": [entry.target_kind.value, entry.target_id],
         "audience": entry.audience.value, "starts_on": entry.starts_on.isoformat(),
         "ends_on": entry.ends_on.isoformat() if entry.ends_on else None, "weekdays": entry.weekdays,
-        "dayparts": entry.dayparts, "priority": entry.priority,
+        "dayparts": entry.dayparts, "priority": entry.priority, "read_aloud": entry.read_aloud,
     }
 
 

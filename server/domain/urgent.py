@@ -90,6 +90,7 @@ class UrgentInput:
     ends_at: dt.datetime | None  # required: None is refused with a message on `ends_at`
     starts_at: dt.datetime | None = None  # None: from the moment it is approved
     scope: Scope = Scope.public
+    read_aloud: bool = False  # screens play its audio while it is shown
 
 
 class ReceiptItem(NamedTuple):
@@ -288,6 +289,7 @@ class _Checked:
     target_id: int
     starts_at: dt.datetime | None
     ends_at: dt.datetime
+    read_aloud: bool
 
 
 def _validated(session: Session, user: User, data: UrgentInput, now: dt.datetime) -> _Checked:
@@ -298,7 +300,7 @@ def _validated(session: Session, user: User, data: UrgentInput, now: dt.datetime
     scope = Scope(data.scope)
     kind = TargetKind(data.target_kind)
     check_target(session, user, area, kind, data.target_id, scope)
-    return _Checked(area, title, body, scope, kind, data.target_id, starts, ends)
+    return _Checked(area, title, body, scope, kind, data.target_id, starts, ends, bool(data.read_aloud))
 
 
 def _moment(value: dt.datetime | None) -> str | None:
@@ -317,6 +319,8 @@ def hash_of(notice: UrgentNotice) -> str:
             "target": [notice.target_kind.value, notice.target_id],
             "starts_at": _moment(notice.starts_at),
             "ends_at": _moment(notice.ends_at),
+            # Reading aloud is part of what is approved (hashed only when asked for).
+            **({"read_aloud": True} if notice.read_aloud else {}),
         }
     )
 
@@ -331,6 +335,7 @@ def _state(notice: UrgentNotice) -> dict[str, Any]:
         "starts_at": _moment(notice.starts_at),
         "ends_at": _moment(notice.ends_at),
         "content_hash": notice.content_hash,
+        "read_aloud": notice.read_aloud,
     }
 
 
@@ -397,7 +402,7 @@ def create(session: Session, user: User, data: UrgentInput, now: dt.datetime) ->
     notice = UrgentNotice(
         area=checked.area, area_id=checked.area.id, title=checked.title, body=checked.body, scope=checked.scope,
         target_kind=checked.target_kind, target_id=checked.target_id,
-        starts_at=checked.starts_at, ends_at=checked.ends_at, status=UrgentStatus.draft,
+        starts_at=checked.starts_at, ends_at=checked.ends_at, read_aloud=checked.read_aloud, status=UrgentStatus.draft,
         author=user, created_at=now, updated_at=now, content_hash="",
     )
     notice.content_hash = hash_of(notice)
@@ -421,6 +426,7 @@ def update(
     notice.title, notice.body, notice.scope = checked.title, checked.body, checked.scope
     notice.target_kind, notice.target_id = checked.target_kind, checked.target_id
     notice.starts_at, notice.ends_at = checked.starts_at, checked.ends_at
+    notice.read_aloud = checked.read_aloud
     notice.content_hash = hash_of(notice)
     session.flush()
     _audit(session, user, "urgent.edit", notice, now, before)

@@ -1,6 +1,6 @@
 """Every model, imported so that `Base.metadata` knows all tables."""
 
-from server.models.areas import Area, AreaKind, Site, path_ids
+from server.models.areas import Area, AreaKind, AreaTheme, Site, path_ids
 from server.models.audit import AuditEvent
 from server.models.catalogue import CatalogueCategory, CatalogueItem, Scope, Timing
 from server.models.devices import (
@@ -34,7 +34,7 @@ from server.models.urgent import UrgentNotice, UrgentReceipt, UrgentStatus
 from server.models.users import ApiToken, RecoveryCode, Role, RoleGrant, User, UserSession
 
 __all__ = [
-    "ApiToken", "Area", "AuditEvent", "RecoveryCode", "UserSession", "AreaKind", "CatalogueCategory", "CatalogueItem", "CredentialKind",
+    "ApiToken", "Area", "AreaTheme", "AuditEvent", "RecoveryCode", "UserSession", "AreaKind", "CatalogueCategory", "CatalogueItem", "CredentialKind",
     "Device", "DeviceCredential", "DeviceKind", "Disclosure", "DisclosureKind",
     "DisclosureStatus", "DisclosureVersion", "EnrolmentCode", "Feedback", "FeedbackAnswer",
     "FeedbackKind", "FeedbackStatus", "LoopRevision", "Orientation", "Review", "ReviewDecision", "Role",

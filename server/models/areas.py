@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, ValueEnum
+from server.db import Base, UTCDateTime, ValueEnum, utcnow
 
 
 class AreaKind(enum.Enum):
@@ -60,3 +60,18 @@ class Site(Base):
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     area: Mapped[Area] = relationship(back_populates="sites")
+
+
+class AreaTheme(Base):
+    """A county's or township's theme, inherited by every area below (server.domain.themes)."""
+
+    __tablename__ = "area_themes"
+
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
+    palette: Mapped[str] = mapped_column(String(32))
+    colours: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the palette's colours changed
+    header: Mapped[str] = mapped_column(String(64), default="")
+    scale: Mapped[str] = mapped_column(String(16), default="standard")
+    emblem: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG, re-encoded, at most 160 px
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

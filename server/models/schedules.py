@@ -119,6 +119,8 @@ class ScheduleEntry(Base):
     dayparts: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(default=10)
     note: Mapped[str] = mapped_column(String(200), default="")
+    # Signage plays each board's read-aloud audio while this entry is in effect.
+    read_aloud: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -40,6 +40,7 @@ class UrgentNotice(Base):
     target_id: Mapped[int] = mapped_column()
     starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # None: on approval
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    read_aloud: Mapped[bool] = mapped_column(default=False)  # screens play its audio when it starts
     status: Mapped[UrgentStatus] = mapped_column(ValueEnum(UrgentStatus), default=UrgentStatus.draft, index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -134,6 +134,7 @@
     window.addEventListener("resize", fit);
     fit();
     // A new, empty form would only list what is missing: wait for the first keystroke.
-    if (form.querySelector("input[name=title]").value) refresh();
+    var title = form.querySelector("input[name=title]");
+    if (!title || title.value) refresh();
   }
 })();

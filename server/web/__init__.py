@@ -16,6 +16,7 @@ from server.web import (  # noqa: E402,F401
     imports,
     schedules,
     screens,
+    themes,
     urgent,
     users,
 )

@@ -21,7 +21,7 @@ from server.edge import flashed, onto, refused
 from server.extensions import db_session
 from server.inputs import parse_query
 from server.models import Disclosure, DisclosureKind, DisclosureStatus, DisclosureVersion, Role
-from server.web import web
+from server.web import previews, web
 from server.web.auth import actor, signed_in
 from server.web.forms import (
     area_choices,
@@ -172,17 +172,14 @@ def disclosure_preview(disclosure_id: int, layout: str):
     disclosure = disclosures.get(db_session(), actor(), disclosure_id)
     if layout not in signage_layouts.layouts():
         abort(404)
-    page = board_page(disclosure, disclosure.latest_version, layout)
-    return page, 200, {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
+    return board_page(disclosure, disclosure.latest_version, layout)
 
 
-def board_page(disclosure: Disclosure, version: DisclosureVersion, layout: str) -> str:
+def board_page(disclosure: Disclosure, version: DisclosureVersion, layout: str) -> tuple[str, int, dict[str, str]]:
     """A version as one still board inside `layout`, exactly as the screens render it."""
     qr_url = current_app.config["PUBLIC_URL"].rstrip("/") + "/q/preview"
     board = disclosure_board(disclosure, version, qr_url, local_zone())
-    return signage_layouts.render_preview(
-        layout, f"{disclosure.area.name}党群服务中心", board["html"], url_for("player.player_static", filename="")
-    )
+    return previews.still_page(disclosure.area, board["html"], layout)
 
 
 @web.route("/admin/disclosures/preview", methods=["POST"])
@@ -201,7 +198,7 @@ def disclosure_draft_preview() -> Any:
         with refused(lambda err: errors.append(_problem(form, err.field, err.message))):
             disclosure, version = disclosures.preview_draft(db_session(), actor(), _input(form), now())
             meta = signage_layouts.layouts()[layout]
-            return jsonify(html=board_page(disclosure, version, layout), width=meta["width"], height=meta["height"])
+            return jsonify(html=board_page(disclosure, version, layout)[0], width=meta["width"], height=meta["height"])
     for name, messages in form.errors.items():
         errors += [_problem(form, name, str(m)) for m in messages if name != "csrf_token"]
     return jsonify(errors=errors), 422

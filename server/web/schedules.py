@@ -52,7 +52,7 @@ from server.models import (
     Scope,
     TargetKind,
 )
-from server.web import web
+from server.web import previews, web
 from server.web.auth import actor, signed_in
 from server.web.disclosures import board_page
 from server.web.forms import choices, local_zone
@@ -329,17 +329,13 @@ def playlist_board(playlist_id: int, position: int, layout: str):
     item = next((i for i in playlist.items if i.position == position), None)
     if item is None or layout not in signage_layouts.layouts():
         abort(404)
-    headers = {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
     if item.disclosure is not None:
         version = item.disclosure.published_version or item.disclosure.latest_version
-        return board_page(item.disclosure, version, layout), 200, headers
+        return board_page(item.disclosure, version, layout)
     html = schedules.echo_wall_html(db_session(), playlist.area, now(), manifests.Settings.from_config(current_app.config))
     qr = signage_layouts.qr_svg(current_app.config["PUBLIC_URL"].rstrip("/") + "/q/preview")
     html = html.replace(signage_layouts.QR_SLOT, qr, 1)
-    page = signage_layouts.render_preview(
-        layout, f"{playlist.area.name}党群服务中心", html, url_for("player.player_static", filename="")
-    )
-    return page, 200, headers
+    return previews.still_page(playlist.area, html, layout)
 
 
 @web.route("/admin/playlists/<int:playlist_id>/retire", methods=["POST"])
@@ -374,6 +370,7 @@ class EntryForm(FlaskForm):
     dayparts = FieldList(FormField(DaypartRow), min_entries=schedules.MAX_DAYPARTS, max_entries=schedules.MAX_DAYPARTS)
     priority = StringField(_l("优先级"), default=str(schedules.DEFAULT_PRIORITY))
     note = StringField(_l("备注"), validators=[Optional(), Length(max=200, message=_l("最多 200 个字。"))])
+    read_aloud = BooleanField(_l("播放时朗读（屏幕的喇叭读出每一项内容）"))
 
 
 def _target_choices(targets: schedules.Targets) -> list[SelectChoice]:
@@ -427,7 +424,7 @@ def _entry_input(form: EntryForm) -> schedules.EntryInput | None:
         playlist_id=form.playlist_id.data, target_kind=TargetKind(kind_and_id[1]), target_id=int(kind_and_id[2]),
         starts_on=form.starts_on.data, ends_on=form.ends_on.data, weekdays=frozenset(form.weekdays.data or ()),
         dayparts=tuple(dayparts), priority=int(priority_text), audience=Audience(form.audience.data or "all"),
-        note=form.note.data or "",
+        note=form.note.data or "", read_aloud=bool(form.read_aloud.data),
     )
 
 

@@ -51,7 +51,7 @@ from server.models import (
     UrgentStatus,
     User,
 )
-from server.web import web
+from server.web import previews, web
 from server.web.auth import actor, signed_in
 from server.web.forms import choices, local_tz, local_zone
 from signage_layouts import dates
@@ -80,6 +80,7 @@ class UrgentForm(FlaskForm):
         _l("结束时间"), format=[LOCAL_INPUT, "%Y-%m-%d %H:%M"], tz=local_tz, validators=[Optional()],
         invalid_value_message=_l("请按“年-月-日 时:分”填写时间。"),
     )
+    read_aloud = BooleanField(_l("在屏幕上朗读"))
 
 
 class ReviewForm(FlaskForm):
@@ -172,6 +173,7 @@ def _form(notice: UrgentNotice | None = None) -> UrgentForm:
             form.scope.data = notice.scope.value
             form.starts_at.data = notice.starts_at
             form.ends_at.data = notice.ends_at
+            form.read_aloud.data = notice.read_aloud
         elif areas:
             form.area_id.data = areas[0][0].id
             form.target.data = f"area:{areas[0][0].id}"
@@ -197,6 +199,7 @@ def _input(form: UrgentForm) -> urgent.UrgentInput:
         ends_at=form.ends_at.data,
         starts_at=form.starts_at.data,
         scope=Scope(form.scope.data or "public"),
+        read_aloud=bool(form.read_aloud.data),
     )
 
 
@@ -415,7 +418,4 @@ def urgent_preview(notice_id: int, layout: str):
             "starts_at": (notice.starts_at or now()).isoformat(), "ends_at": notice.ends_at.isoformat(),
         },
     )
-    page = signage_layouts.render_preview(
-        layout, f"{notice.area.name}党群服务中心", board, url_for("player.player_static", filename="")
-    )
-    return page, 200, {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
+    return previews.still_page(notice.area, board, layout)

@@ -198,7 +198,7 @@
   // ------------------------------------------------------------------ read aloud
 
   function stopAudio() {
-    if (audio) { audio.pause(); audio = null; }
+    if (audio) { player.api.hush(); audio = null; }
     if (buttons.read) buttons.read.setAttribute("aria-pressed", "false");
   }
 
@@ -206,13 +206,7 @@
     if (audio) { stopAudio(); return; }
     var b = view && view.board;
     if (!b || !b.audio) return;
-    var playing = audio = new Audio();
-    player.audioSource(b.audio).then(function (url) {
-      if (audio !== playing) return;
-      playing.src = url;
-      playing.addEventListener("ended", stopAudio);
-      return playing.play();
-    }).catch(function () { if (audio === playing) stopAudio(); });
+    var playing = audio = player.api.speak(b.audio, function () { if (audio === playing) stopAudio(); });
     buttons.read.setAttribute("aria-pressed", "true");
   }
 

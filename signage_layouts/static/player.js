@@ -84,7 +84,7 @@
       (m.loops[key] || []).forEach(function (item) {
         var b = byId[item.board];
         if (b && within(b, now) && state.pages[b.content]) {
-          out.push({ id: b.id, board: b, seconds: item.seconds || b.seconds });
+          out.push({ id: b.id, board: b, seconds: item.seconds || b.seconds, speak: !!item.speak });
         }
       });
     });
@@ -157,7 +157,6 @@
       show(first > 0 ? first : 0);
     }
     else { state.pending = manifest; }  // swapped in at the next rotation
-    document.getElementById("site-name").textContent = manifest.site.name;
     clearTimeout(state.changeTimer);
     if (manifest.next_change_at) {
       var wait = Date.parse(manifest.next_change_at) - Date.now() + 1000;
@@ -332,15 +331,17 @@
       if (!m || !urgentAt(m, now).length) return;
       state.browsing.leave();
     }
+    hush();  // a new board: whatever was being read stops
     if (state.reloadPending) { location.reload(); return; }
     adopt();
     m = state.manifest;
     if (!m) return;
+    dress(m);
     state.signature = signatureAt(m, now);
     var urgent = urgentAt(m, now);
     document.body.classList.toggle("urgent-on", urgent.length > 0);
     var list = urgent.length
-      ? urgent.map(function (b) { return { id: b.id, board: b, seconds: b.seconds }; })
+      ? urgent.map(function (b) { return { id: b.id, board: b, seconds: b.seconds, speak: (m.speak || []).indexOf(b.id) >= 0 }; })
       : playlistAt(m, now);
     state.playing = list;
     if (!list.length) { state.index = -1; return; }
@@ -359,6 +360,11 @@
     stage.removeAttribute("data-sheet");
     stage.removeAttribute("data-sheets");
     if (sheets) showSheet(sheets, 0);
+    if (item.speak && board.audio) {
+      // Read aloud (the entry or notice asked for it): the board stays until it is read.
+      speak(board.audio);
+      seconds = Math.max(seconds, Math.ceil(board.audio.seconds / (sheets ? sheets.pages.length : 1)) + 1);
+    }
     var turn = function () {
       if (sheets && sheet + 1 < sheets.pages.length) {
         showSheet(sheets, ++sheet);
@@ -368,6 +374,36 @@
       }
     };
     state.timer = setTimeout(turn, seconds * 1000);
+  }
+
+  // ------------------------------------------------------------------ theme
+
+  // The area's theme (server/domain/themes.py), applied with the manifest it came in:
+  // colours as the CSS variables of player.css, the type scale, the header's wording and
+  // emblem. Contrast was checked when the theme was saved.
+  var dressed = "";
+  function dress(m) {
+    var t = m.theme || {}, key = JSON.stringify([t, m.site.name]);
+    if (key === dressed) return;
+    dressed = key;
+    var root = document.documentElement.style, colours = t.colours || {};
+    Object.keys(colours).forEach(function (name) {
+      if (/^#[0-9a-fA-F]{6}$/.test(colours[name])) root.setProperty("--" + name.replace(/_/g, "-"), colours[name]);
+    });
+    root.setProperty("--scale", String(Number(t.scale) || 1));
+    var header = document.getElementById("brand-header");
+    header.textContent = t.header || "";
+    header.hidden = !t.header;
+    document.getElementById("site-name").textContent = m.site.name;
+    var emblem = document.getElementById("emblem");
+    if (t.emblem && t.emblem.indexOf("data:image/png;base64,") === 0) {
+      var img = emblem.querySelector("img") || emblem.appendChild(document.createElement("img"));
+      img.alt = "";
+      img.src = t.emblem;
+      emblem.classList.add("has-image");
+    } else {
+      emblem.classList.remove("has-image");
+    }
   }
 
   // ------------------------------------------------------------------ ticker
@@ -456,20 +492,46 @@
     stage.setAttribute("data-sheets", String(sheets.pages.length));
   }
 
+  // ------------------------------------------------------------------ read aloud
+
   // A board's read-aloud audio as something an <audio> can play: under the agent a local
-  // path; on the server's player the file needs the screen's key, so it is fetched.
-  state.audioSource = function (a) {
+  // path; on the server's player the file needs the screen's key, so it is fetched once.
+  var audioUrls = {};
+  function audioSource(a) {
     if (!cfg.token) return Promise.resolve(a.href);
+    if (audioUrls[a.content]) return Promise.resolve(audioUrls[a.content]);
     return fetch(a.href, { headers: { "Authorization": "Bearer " + cfg.token } }).then(function (res) {
       if (!res.ok) throw new Error("audio " + res.status);
       return res.blob();
-    }).then(function (blob) { return URL.createObjectURL(blob); });
-  };
+    }).then(function (blob) { return (audioUrls[a.content] = URL.createObjectURL(blob)); });
+  }
+
+  // One voice per screen: a board read aloud on signage, or the kiosk's 朗读 button. A new
+  // board (or a second tap) stops it. `ended` runs when it stops by itself or cannot play
+  // (a browser that refuses sound without a tap stays silent and goes on).
+  var voice = null;
+  function speak(a, ended) {
+    hush();
+    var playing = voice = new Audio();
+    var done = function () { if (voice === playing) { voice = state.voice = null; if (ended) ended(); } };
+    audioSource(a).then(function (url) {
+      if (voice !== playing) return;
+      playing.src = url;
+      playing.addEventListener("ended", done);
+      return playing.play();
+    }).catch(done);
+    state.voice = playing;
+    return playing;
+  }
+  function hush() {
+    if (voice) { voice.pause(); voice = null; }
+    state.voice = null;
+  }
 
   // What the touch kiosk's browser (kiosk.js) uses of the player.
   state.api = {
     show: show, adopt: adopt, drawQr: drawQr, paginate: paginate, showSheet: showSheet, within: within,
-    boardsById: boardsById, setTicker: setTicker
+    boardsById: boardsById, setTicker: setTicker, speak: speak, hush: hush
   };
 
   function connectSocket() {
