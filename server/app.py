@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+import signage_layouts
 from server import config as config_module
 from server import notify, realtime, voice
 from server.clock import SystemClock
@@ -35,6 +36,7 @@ class DatabaseId(IntegerConverter):
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config_module.load(config))
+    signage_layouts.layouts()  # a broken layout folder stops the server here, saying why
     # Manifests are large and mostly Chinese: keep UTF-8 as is and skip key sorting.
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]

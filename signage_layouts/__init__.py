@@ -1,8 +1,13 @@
 """Layouts, board templates and the player bundle, shared by the server and the agent.
 
-A layout is a folder under `layouts/` holding `layout.json` (what it is for) and
-`player.html` (the full-screen page). Boards are templates under `boards/`, one per
-board kind. All templates run in a sandboxed Jinja environment with autoescape on:
+A layout is a folder under `layouts/` holding `layout.json` (what it is for, its size and
+its regions) and `player.html` (the full-screen page). Regions are the parts of a screen:
+`header` (site name, header wording, emblem, clock), `main` (the board), `qr` (the board's
+QR code), `ticker`, and optionally `aside` (a second region: the echo wall under the
+board on a tall screen) and `controls` (a kiosk's buttons). Each region a layout names
+is an element marked `data-region` in its page (`qr` in the board templates); layouts are
+discovered and checked once, at start-up, and a broken one stops the server with the
+reason. Boards are templates under `boards/`, one per board kind. All templates run in a sandboxed Jinja environment with autoescape on:
 user text arrives escaped, or as HTML that the server already passed through nh3.
 """
 
@@ -26,7 +31,10 @@ ROOT = Path(__file__).resolve().parent
 STATIC_DIR = ROOT / "static"
 LAYOUT_DIR = ROOT / "layouts"
 BOARD_KINDS = ("notice", "table", "echo_wall", "urgent")
-REQUIRED_LAYOUT_KEYS = {"name", "title", "orientation", "width", "height", "touch"}
+REQUIRED_LAYOUT_KEYS = {"name", "title", "orientation", "width", "height", "touch", "regions"}
+REQUIRED_REGIONS = frozenset({"header", "main", "qr", "ticker"})
+OPTIONAL_REGIONS = frozenset({"aside", "controls"})
+QR_BOARDS = ("notice", "table", "echo_wall")  # the board kinds that carry a QR code
 # The files a screen needs to run the player offline, relative to STATIC_DIR.
 PLAYER_FILES = (
     "player.css",
@@ -76,9 +84,9 @@ def qr_svg(url: str) -> Markup:
 
 
 @cache
-def _env() -> SandboxedEnvironment:
+def _env(layout_dir: str = str(LAYOUT_DIR)) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        loader=FileSystemLoader([str(ROOT / "boards"), str(LAYOUT_DIR), str(ROOT / "shell")]),
+        loader=FileSystemLoader([str(ROOT / "boards"), layout_dir, str(ROOT / "shell")]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -93,21 +101,73 @@ def _env() -> SandboxedEnvironment:
 
 @cache
 def layouts() -> dict[str, dict[str, Any]]:
-    """Discover and validate every layout folder once."""
-    found: dict[str, dict[str, Any]] = {}
-    for folder in sorted(p for p in LAYOUT_DIR.iterdir() if p.is_dir()):
+    """Every layout folder, discovered and checked once."""
+    return discover(LAYOUT_DIR)
+
+
+def _region_marked(html: str, region: str) -> bool:
+    return f'data-region="{region}"' in html
+
+
+def _check_layout(folder: Path) -> dict[str, Any]:
+    where = f"layout {folder.name}"
+    try:
         meta = json.loads((folder / "layout.json").read_text(encoding="utf-8"))
-        missing = REQUIRED_LAYOUT_KEYS - meta.keys()
-        if missing:
-            raise LayoutError(f"layout {folder.name}: missing {sorted(missing)}")
-        if meta["name"] != folder.name:
-            raise LayoutError(f"layout {folder.name}: name says {meta['name']!r}")
-        if not (folder / "player.html").is_file():
-            raise LayoutError(f"layout {folder.name}: no player.html")
-        found[folder.name] = meta
+    except FileNotFoundError:
+        raise LayoutError(f"{where}: no layout.json") from None
+    except json.JSONDecodeError as err:
+        raise LayoutError(f"{where}: layout.json is not JSON ({err})") from None
+    if not isinstance(meta, dict):
+        raise LayoutError(f"{where}: layout.json must hold an object")
+    missing = REQUIRED_LAYOUT_KEYS - meta.keys()
+    if missing:
+        raise LayoutError(f"{where}: missing {sorted(missing)}")
+    if meta["name"] != folder.name:
+        raise LayoutError(f"{where}: name says {meta['name']!r}")
+    width, height = meta["width"], meta["height"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 320 <= v <= 7680 for v in (width, height)):
+        raise LayoutError(f"{where}: width and height must be whole pixels, 320 to 7680")
+    if meta["orientation"] not in ("landscape", "portrait") or (meta["orientation"] == "landscape") != (width > height):
+        raise LayoutError(f"{where}: orientation {meta['orientation']!r} does not match {width}×{height}")
+    if not isinstance(meta["touch"], bool):
+        raise LayoutError(f"{where}: touch must be true or false")
+    regions = meta["regions"]
+    if not isinstance(regions, dict) or not all(isinstance(v, str) for v in regions.values()):
+        raise LayoutError(f"{where}: regions must map each region's name to what it shows")
+    if REQUIRED_REGIONS - regions.keys():
+        raise LayoutError(f"{where}: regions lack {sorted(REQUIRED_REGIONS - regions.keys())}")
+    unknown = regions.keys() - REQUIRED_REGIONS - OPTIONAL_REGIONS
+    if unknown:
+        raise LayoutError(f"{where}: unknown regions {sorted(unknown)}")
+    if not (folder / "player.html").is_file():
+        raise LayoutError(f"{where}: no player.html")
+    return meta
+
+
+def discover(layout_dir: Path) -> dict[str, dict[str, Any]]:
+    """Every layout folder under `layout_dir`, checked: its layout.json, and that its page
+    marks each region it names (and no other); raises LayoutError naming the problem."""
+    found: dict[str, dict[str, Any]] = {}
     for kind in BOARD_KINDS:
         if not (ROOT / "boards" / f"{kind}.html").is_file():
             raise LayoutError(f"board template {kind}.html is missing")
+    boards = {kind: (ROOT / "boards" / f"{kind}.html").read_text(encoding="utf-8") for kind in QR_BOARDS}
+    for kind, source in boards.items():
+        if not _region_marked(source, "qr"):
+            raise LayoutError(f"board template {kind}.html: its QR code is not in a data-region=\"qr\" element")
+    env = _env(str(layout_dir))
+    for folder in sorted(p for p in layout_dir.iterdir() if p.is_dir()):
+        meta = _check_layout(folder)
+        page = env.get_template(f"{folder.name}/player.html").render(
+            layout=meta, title="", static_base="/", config={}
+        )
+        for region in sorted((REQUIRED_REGIONS | OPTIONAL_REGIONS) - {"qr"}):
+            if (region in meta["regions"]) != _region_marked(page, region):
+                state = "names" if region in meta["regions"] else "does not name"
+                raise LayoutError(f"layout {folder.name}: layout.json {state} region {region!r}, its page disagrees")
+        found[folder.name] = meta
+    if not found:
+        raise LayoutError(f"no layouts under {layout_dir}")
     return found
 
 

@@ -369,6 +369,23 @@ def test_portrait_screen_shows_a_board_with_a_scannable_qr(
     assert found == [board["qr_url"]], f"QR in {shot}: {found}"
     assert found[0].startswith(f"{live.url}/q/")
 
+    # The tall screen's second region: the echo wall's answers under the board, down to
+    # the ticker (no empty band), whole answers only, no second QR code; and not under
+    # the echo wall itself.
+    aside = page.locator("#aside")
+    assert board["kind"] != "echo_wall" and aside.is_visible()
+    assert "回音壁" in aside.inner_text()
+    shown = page.locator("#aside .echo-entry:not([hidden])")
+    assert shown.count() >= 1
+    area, foot, last = aside.bounding_box(), page.locator(".foot").bounding_box(), shown.last.bounding_box()
+    assert area and foot and last
+    assert abs(area["y"] + area["height"] - foot["y"]) <= 1
+    assert last["y"] + last["height"] <= area["y"] + area["height"]
+    assert page.locator("#aside svg.qr, #aside .qr-slot:visible").count() == 0
+    echo = next(b for b in boards(page) if b["kind"] == "echo_wall")
+    show_board(page, echo["id"])
+    assert not aside.is_visible()
+
 
 def test_a_board_past_its_posting_period_stops_even_offline(
     live: LiveServer, browser: Browser, contexts: list[BrowserContext]

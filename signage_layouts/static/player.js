@@ -352,6 +352,7 @@
     drawQr(board.qr_url);
     stage.setAttribute("data-board-id", board.id);
     stage.setAttribute("data-version", m.version);
+    fillAside(m, board, urgent.length > 0);
     renderDots(urgent.length ? 0 : list.length, state.index);
     setTicker(m.ticker);
     if (board.kind === "urgent") noteReceipt(board.id, "shown");
@@ -374,6 +375,34 @@
       }
     };
     state.timer = setTimeout(turn, seconds * 1000);
+  }
+
+  // ------------------------------------------------------------------ second region
+
+  // A tall screen's second region (the layout's `aside`): the echo wall's latest answers
+  // under every other board, as many whole answers as fit. Not under the echo wall
+  // itself, nor under an urgent notice.
+  var aside = document.getElementById("aside");
+  function fillAside(m, board, urgentOn) {
+    if (!aside) return;
+    var now = Date.now(), echo = null;
+    if (!urgentOn && board.kind !== "echo_wall") {
+      echo = m.boards.filter(function (b) {
+        return b.kind === "echo_wall" && within(b, now) && state.pages[b.content];
+      })[0] || null;
+    }
+    aside.hidden = !echo;
+    document.body.classList.toggle("aside-on", !!echo);
+    if (!echo) { aside.innerHTML = ""; aside.removeAttribute("data-content"); return; }
+    if (aside.getAttribute("data-content") === echo.content) return;
+    aside.innerHTML = state.pages[echo.content];
+    aside.setAttribute("data-content", echo.content);
+    var body = aside.querySelector(".board-body");
+    if (!body) return;
+    var limit = body.getBoundingClientRect().bottom;
+    Array.prototype.forEach.call(aside.querySelectorAll(".echo-entry"), function (li) {
+      li.hidden = li.getBoundingClientRect().bottom > limit + 1;
+    });
   }
 
   // ------------------------------------------------------------------ theme
