@@ -189,3 +189,35 @@ def test_the_theme_page_saves_refuses_and_previews(app, client, world, login):
 def test_an_editor_cannot_open_the_theme_page(client, world, login):
     login("editor")
     assert client.get(f"/admin/areas/{world.town.id}/theme").status_code == 403
+
+
+def test_the_theme_api_reads_sets_refuses_and_clears(app, client, world, bearer):
+    import base64
+
+    admin, editor = bearer("admin"), bearer("editor")
+    url = f"/api/v1/areas/{world.town.id}/theme"
+    got = client.get(f"/api/v1/areas/{world.village_a.id}/theme", headers=editor)
+    assert got.status_code == 200 and got.get_json()["palette"] == "red" and got.get_json()["source_area_id"] is None
+
+    assert client.put(url, json={"palette": "blue"}, headers=editor).status_code == 403
+    low = client.put(url, json={"palette": "blue", "colours": {"ink": "#dddddd"}}, headers=admin)
+    assert low.status_code == 422 and low.get_json()["details"]["field"] == "ink"
+    village = client.put(f"/api/v1/areas/{world.village_a.id}/theme", json={"palette": "blue"}, headers=admin)
+    assert village.status_code == 422 and village.get_json()["details"]["field"] == "area"
+    junk = client.put(url, json={"palette": "blue", "emblem": "not base64!"}, headers=admin)
+    assert junk.status_code == 422 and junk.get_json()["details"]["field"] == "emblem"
+    extra = client.put(url, json={"palette": "blue", "font": "Comic Sans"}, headers=admin)
+    assert extra.status_code == 422
+
+    saved = client.put(url, json={"palette": "green", "header": "测试镇公开栏", "scale": "larger",
+                                  "emblem": base64.b64encode(_png()).decode()}, headers=admin)
+    assert saved.status_code == 200, saved.get_json()
+    body = saved.get_json()
+    assert (body["palette"], body["scale"], body["source_area_id"]) == ("green", 1.3, world.town.id)
+    assert body["emblem"].startswith("data:image/png;base64,")
+    inherited = client.get(f"/api/v1/areas/{world.village_a.id}/theme", headers=editor).get_json()
+    assert inherited["palette"] == "green" and inherited["source_area_id"] == world.town.id
+
+    cleared = client.delete(url, headers=admin)
+    assert cleared.status_code == 200 and cleared.get_json()["palette"] == "red"
+    assert client.get("/api/v1/areas/999999/theme", headers=editor).status_code == 404

@@ -7,6 +7,8 @@ the caller can see (any role); the other routes need the admin role on the area.
 
 from __future__ import annotations
 
+import base64
+
 from sqlalchemy import select
 
 from server.api import current_actor, endpoint
@@ -24,14 +26,17 @@ from server.api.schemas import (
     SiteIn,
     SiteList,
     SiteOut,
+    ThemeIn,
+    ThemeOut,
     UserEditIn,
     UserIn,
     UserList,
     UserOut,
 )
 from server.clock import now
-from server.domain import areas, users
+from server.domain import areas, themes, users
 from server.domain.access import area_clause
+from server.domain.errors import ValidationFailed
 from server.extensions import db_session
 from server.models import Area, AreaKind, Role, Site, User
 
@@ -86,6 +91,40 @@ def move_area(id: int, payload: AreaMoveIn):
 @endpoint("post", "/areas/{id}/retire", summary="Retire an area (its sub-areas and sites first)", tag="areas", response=AreaNodeOut, responses={**ADMIN_ONLY, 409: "already retired, or still has live sub-areas or sites"})
 def retire_area(id: int):
     return _area(areas.retire_area(db_session(), current_actor(), id, now()))
+
+
+def _theme(area: Area, theme: themes.Theme) -> ThemeOut:
+    return ThemeOut(area_id=area.id, source_area_id=theme.area_id, **theme.as_manifest())
+
+
+@endpoint("get", "/areas/{id}/theme", summary="The theme in effect in an area (its own or inherited)", tag="areas", response=ThemeOut, responses={404: "no such area in the caller's subtrees"})
+def get_theme(id: int):
+    session = db_session()
+    area = themes.visible(session, current_actor(), id)
+    return _theme(area, themes.effective(session, area))
+
+
+@endpoint("put", "/areas/{id}/theme", summary="Set a county's or township's theme (every screen below follows)", tag="areas", body=ThemeIn, response=ThemeOut, responses={**ADMIN_ONLY, 422: "a colour below 4.5:1 contrast, a village, a bad emblem …"})
+def put_theme(id: int, payload: ThemeIn):
+    session, user = db_session(), current_actor()
+    area = areas.get_area(session, user, id)
+    emblem = None
+    if payload.emblem:
+        try:
+            emblem = base64.b64decode(payload.emblem, validate=True)
+        except ValueError:
+            raise ValidationFailed("标志图片要用 base64 编码。", field="emblem") from None
+    data = themes.ThemeInput(palette=payload.palette, colours=payload.colours, header=payload.header,
+                             scale=payload.scale, emblem=emblem, drop_emblem=payload.drop_emblem)
+    return _theme(area, themes.save(session, user, area, data, now()))
+
+
+@endpoint("delete", "/areas/{id}/theme", summary="Drop an area's own theme (it inherits again)", tag="areas", response=ThemeOut, responses=ADMIN_ONLY)
+def delete_theme(id: int):
+    session, user = db_session(), current_actor()
+    area = areas.get_area(session, user, id)
+    themes.clear(session, user, area, now())
+    return _theme(area, themes.effective(session, area))
 
 
 @endpoint("get", "/sites", summary="Halls in the caller's admin subtrees", tag="areas", response=SiteList)

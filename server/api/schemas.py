@@ -407,3 +407,22 @@ class GrantRevokeIn(Strict):
 class PasswordResetIn(Strict):
     password: str = Field(min_length=1, max_length=128, description="temporary; changed at next sign-in")
     clear_second_factor: bool = Field(default=False, description="also remove two-step verification (phone and recovery codes lost)")
+
+
+class ThemeIn(Strict):
+    palette: str = Field(default="red", description="red (党建红), blue (政务蓝), green (生态绿) or contrast (黑白)")
+    colours: dict[str, str] = Field(default={}, description="colours of the palette to change, name → #rrggbb; every text/background pair must reach 4.5:1")
+    header: str = Field(default="", max_length=64, description="header wording above the site name (at most 30 characters)")
+    scale: str = Field(default="standard", description="standard, large or larger")
+    emblem: str | None = Field(default=None, max_length=3_000_000, description="a new emblem: PNG, JPEG, GIF or WebP, base64; absent keeps the current one")
+    drop_emblem: bool = Field(default=False, description="back to the built-in sun")
+
+
+class ThemeOut(BaseModel):
+    area_id: int
+    source_area_id: int | None = Field(description="the area that set the theme in effect; null: the built-in default")
+    palette: str
+    colours: dict[str, str]
+    header: str
+    scale: float
+    emblem: str | None = Field(description="PNG data URL, or null")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 import signage_layouts
 from server.domain import access, audit, changes
-from server.domain.errors import ValidationFailed
+from server.domain.errors import NotFound, ValidationFailed
 from server.domain.text import N_
 from server.models import Area, AreaKind, AreaTheme, Role, User
 
@@ -226,6 +226,14 @@ def effective(session: Session, area: Area) -> Theme:
         if area_id in rows:
             return _theme(rows[area_id])
     return DEFAULT
+
+
+def visible(session: Session, user: User, area_id: int) -> Area:
+    """An area whose theme `user` may read: any area in their subtrees (out of sight looks missing)."""
+    area = session.get(Area, area_id)
+    if area is None or not access.can_act(user, area, access.READ_ROLES):
+        raise NotFound("未找到该区域。", field="area_id")
+    return area
 
 
 def own(session: Session, area: Area) -> AreaTheme | None:
