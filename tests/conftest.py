@@ -261,16 +261,10 @@ def bearer(app, world):
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real server process with the demo township, one per test module, playing its
     default loops (the demo's schedule entries cancelled)."""
-    from tests.live import LiveServer
+    from tests.live import demo_server
 
-    server = LiveServer(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
-    server.seed_demo()
-    server.start()
-    try:
-        server.cancel_schedules()  # what plays must not depend on the hour the suite runs
+    with demo_server(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

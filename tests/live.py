@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +191,17 @@ class LiveServer:
                 assert done.status_code == 200, done.text
         finally:
             scheduler.close()
+
+
+@contextmanager
+def demo_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """The demo township served from `data_dir` for the block, playing its default loops
+    (the demo's schedule entries cancelled: what plays must not depend on the hour)."""
+    server = LiveServer(data_dir, env=env)
+    server.seed_demo()
+    server.start()
+    try:
+        server.cancel_schedules()
+        yield server
+    finally:
+        server.stop()

@@ -32,7 +32,7 @@ from kiosk_client.protocol import DeviceClient
 from kiosk_client.receipts import Forwarder, Receipt, ReceiptQueue
 from kiosk_client.storage import AssetCache, CorruptDownload, DataDir
 from kiosk_client.sync import Snapshot, Syncer, SyncLoop, nudge_needs_fetch
-from tests.live import ROOT, LiveServer, free_port
+from tests.live import ROOT, LiveServer, demo_server, free_port
 
 AGENT_TIMEOUT = 20.0
 
@@ -125,16 +125,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The demo township with boards read aloud: screens' agents cache the audio too. The
     fixture waits until the audio made at start is there, so that later manifests change
     only with what a test does."""
-    server = LiveServer(tmp_path_factory.mktemp("kiosk-agent"), env={"SUNWALL_READ_ALOUD": "auto"})
-    server.seed_demo()
-    server.start()
-    try:
-        server.cancel_schedules()
+    with demo_server(tmp_path_factory.mktemp("kiosk-agent"), env={"SUNWALL_READ_ALOUD": "auto"}) as server:
         for village in {s["village"] for s in server.screens()}:
             server.wait_until_spoken(village)
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.browser import POLL_MS, decode_qr, open_player, player_context, settle, wait_for_board
-from tests.live import LiveServer
+from tests.live import LiveServer, demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -26,14 +26,9 @@ IDLE_SECONDS = 4
 @pytest.fixture(scope="module")
 def kiosk_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The demo township with a short idle timeout, so the test watches it run out."""
-    server = LiveServer(tmp_path_factory.mktemp("kiosk"), env={"SUNWALL_KIOSK_IDLE_SECONDS": str(IDLE_SECONDS), "SUNWALL_READ_ALOUD": "auto"})
-    server.seed_demo()
-    server.start()
-    try:
-        server.cancel_schedules()
+    env = {"SUNWALL_KIOSK_IDLE_SECONDS": str(IDLE_SECONDS), "SUNWALL_READ_ALOUD": "auto"}
+    with demo_server(tmp_path_factory.mktemp("kiosk"), env=env) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def view(page: Page) -> str | None:

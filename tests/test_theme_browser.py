@@ -17,21 +17,15 @@ from PIL import Image
 from playwright.sync_api import Browser
 
 from tests.browser import POLL_MS, login, open_player, player_context
-from tests.live import LiveServer
+from tests.live import LiveServer, demo_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def themed_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("themes"), env={"SUNWALL_READ_ALOUD": "auto"})
-    server.seed_demo()
-    server.start()
-    try:
-        server.cancel_schedules()
+    with demo_server(tmp_path_factory.mktemp("themes"), env={"SUNWALL_READ_ALOUD": "auto"}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def pixel(png: bytes, x: int, y: int) -> tuple[int, int, int]:

@@ -119,6 +119,17 @@ def main() -> None:
                 ticker_midway(page)
                 page.screenshot(path=str(out / "player-portrait.png"))
 
+                # The touch kiosk: a tap opens the catalogue, then a category and an item.
+                touch = player_context(browser, has_touch=True)
+                page = open_player(touch, live.url, live.screen("西岭村", "大厅查询机")["key"])
+                page.tap("#kiosk-start")
+                settle(page)
+                page.screenshot(path=str(out / "kiosk-catalogue.png"))
+                page.locator(".tile").first.tap()
+                page.locator(".tile-item").first.tap()
+                settle(page)
+                page.screenshot(path=str(out / "kiosk-item.png"))
+
                 phone = phone_context(browser).new_page()
                 phone.goto(qr_url)
                 phone.screenshot(path=str(out / "phone-item.png"), full_page=True)
@@ -154,6 +165,13 @@ def main() -> None:
                 settle(page)
                 ticker_midway(page)
                 page.screenshot(path=str(out / "player-table-paged.png"))
+
+                # The township's theme page with its live preview.
+                styler = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+                login(styler, live.url, "admin")
+                styler.goto(f"{live.url}/admin/areas/{live.area_id('清河镇')}/theme")
+                styler.wait_for_function("() => document.getElementById('preview-frame').srcdoc.includes('--primary')")
+                styler.screenshot(path=str(out / "admin-theme.png"), full_page=True)
 
                 scheduler = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
                 login(scheduler, live.url, "scheduler")
