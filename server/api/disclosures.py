@@ -8,6 +8,7 @@ from server.api.schemas import (
     DisclosureList,
     DisclosureOut,
     DisclosureQuery,
+    PrintQuery,
     ReviewIn,
     ReviewOut,
 )
@@ -15,6 +16,7 @@ from server.clock import now
 from server.domain import disclosures
 from server.extensions import db_session
 from server.models import Disclosure, DisclosureKind, Scope
+from server.printing import board_response
 
 
 def serialise(d: Disclosure) -> DisclosureOut:
@@ -110,3 +112,8 @@ def reject_disclosure(disclosure_id: int, payload: ReviewIn):
     session = db_session()
     done = disclosures.reject(session, current_actor(), disclosure_id, now(), payload.comment)
     return serialise(done)
+
+
+@endpoint("get", "/disclosures/{disclosure_id}/print", summary="The approved version as a printed board for the paper 公开栏: a PDF (application/pdf) on A4 or A3, in the area's theme, with a QR code signed for paper", tag="disclosures", query=PrintQuery, responses={404: "missing or outside the caller's areas", 409: "not approved, or its posting period has ended"})
+def print_disclosure(disclosure_id: int, query: PrintQuery):
+    return board_response(current_actor(), disclosure_id, query.size)

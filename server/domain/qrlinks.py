@@ -3,6 +3,10 @@
 A target is "<kind><board id>.<device id>.<mac>" where kind is `d` (a disclosure board)
 or `e` (the echo-wall board, board id = the screen's area). The MAC stops people from
 forging attribution or guessing internal item ids; a bad one is a plain 404.
+
+A printed board (纸质公开栏, `printing.py`) has no screen: its code names device `PAPER`
+(0, never a screen's id), signed like any other, so feedback from it is attributed to the
+paper board and a forged or altered one is refused the same way.
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ import re
 from dataclasses import dataclass
 
 _TOKEN_RE = re.compile(r"^([de])(\d{1,10})\.(\d{1,10})\.([A-Z2-7]{10})$")
+PAPER = 0  # the "device" of a printed board: no screen, the paper 公开栏
 
 
 @dataclass(frozen=True)
 class QrTarget:
     kind: str  # "d" or "e"
     board_id: int
-    device_id: int
+    device_id: int  # a screen's id, or PAPER
+
+    @property
+    def on_paper(self) -> bool:
+        return self.device_id == PAPER
 
 
 def _mac(secret: bytes, body: str) -> str:

@@ -13,6 +13,7 @@ from wtforms import DateField, RadioField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Optional
 
 import signage_layouts
+from server import printing as printed
 from server.clock import now
 from server.domain import disclosures, schedules
 from server.domain.access import can_act
@@ -162,7 +163,17 @@ def disclosure_detail(disclosure_id: int):
         and disclosure.status is DisclosureStatus.submitted,
         is_author=user.id in disclosures.authors_of(disclosure, disclosure.latest_version),
         can_set_loop=can_act(user, disclosure.area, Role.editor) or can_act(user, disclosure.area, Role.reviewer),
+        can_print=disclosure.status is DisclosureStatus.approved
+        and disclosures.posting_phase(disclosure, now()) is not disclosures.Phase.ended,
     )
+
+
+@web.route("/admin/disclosures/<int:disclosure_id>/print/<size>")
+@signed_in
+def disclosure_print(disclosure_id: int, size: str):
+    """The approved version as a PDF for the paper 公开栏 (A4 or A3), opened in the browser
+    to print; refused like the API (server/printing.py)."""
+    return printed.board_response(actor(), disclosure_id, size, "inline")
 
 
 @web.route("/admin/disclosures/<int:disclosure_id>/preview/<layout>")
