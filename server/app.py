@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 import signage_layouts
 from server import config as config_module
-from server import notify, realtime, voice
+from server import i18n, notify, realtime, voice
 from server.clock import SystemClock
 from server.db import make_engine, make_sessionmaker, write_intent
 from server.extensions import (
@@ -70,9 +70,12 @@ def _init_database(app: Flask) -> None:
 
 
 def _select_locale() -> str | None:
+    if i18n.is_phone_page():  # Simplified, Traditional or English (server/i18n.py)
+        return i18n.phone_locale()
     if current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     chosen = request.cookies.get("lang")
+    chosen = "zh_CN" if chosen in ("zh_Hans", "zh_Hant") else chosen  # a phone page's choice
     if chosen in LOCALES:
         return chosen
     return request.accept_languages.best_match(LOCALES, default="zh_CN")
@@ -83,6 +86,7 @@ def _init_extensions(app: Flask) -> None:
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    i18n.install(app)
     from server.web.auth import init_login
 
     init_login(app, login_manager)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +20,7 @@ from server.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from server.domain.text import N_
 from server.inputs import BadInput
 
 STATUS = {
@@ -29,16 +31,16 @@ STATUS = {
     Conflict: 409,
     Unauthenticated: 401,
 }
-HTTP_MESSAGES = {
-    400: "请求格式不正确。",
-    401: "请先登录。",
-    403: "你没有权限进行此操作。",
-    404: "页面不存在，或者二维码已失效。",
-    405: "不支持该请求方式。",
-    413: "上传的内容太大。",
-    422: "填写的内容有误。",
-    429: "操作太频繁了，请稍后再试。",
-    500: "服务器出了点问题，请稍后再试。",
+HTTP_MESSAGES = {  # the API answers in Chinese; pages show them in the page's language
+    400: N_("请求格式不正确。"),
+    401: N_("请先登录。"),
+    403: N_("你没有权限进行此操作。"),
+    404: N_("页面不存在，或者二维码已失效。"),
+    405: N_("不支持该请求方式。"),
+    413: N_("上传的内容太大。"),
+    422: N_("填写的内容有误。"),
+    429: N_("操作太频繁了，请稍后再试。"),
+    500: N_("服务器出了点问题，请稍后再试。"),
 }
 
 
@@ -94,11 +96,12 @@ def register(app: Flask) -> None:
             code = (error.name or "error").lower().replace(" ", "_")
             details = {"max_bytes": request.max_content_length} if status == 413 else None
             return _with_headers(api_error(status, code, message, details), error)
-        return _with_headers(_page(status, message), error)
+        shown = gettext(message) if status in HTTP_MESSAGES else message
+        return _with_headers(_page(status, shown), error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return api_error(500, "internal_error", HTTP_MESSAGES[500])
-        return _page(500, HTTP_MESSAGES[500])
+        return _page(500, gettext(HTTP_MESSAGES[500]))

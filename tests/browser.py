@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -195,6 +195,59 @@ def decode_qr(png: bytes) -> list[str]:
             for r in zxingcpp.read_barcodes(image)
             if r.format == zxingcpp.BarcodeFormat.QRCode
         ]
+
+
+AXE_SCRIPT = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
+
+AXE_RUN = """async ([exclude, tags]) => {
+  const context = exclude.length ? { exclude: exclude.map(s => [s]) } : document;
+  const result = await axe.run(context, {
+    runOnly: { type: "tag", values: tags }, resultTypes: ["violations"], iframes: true,
+  });
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+    nodes: v.nodes.map(n => ({ target: n.target, html: n.html, summary: n.failureSummary })),
+  }));
+}"""
+
+
+def axe_violations(page: Page, exclude: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The WCAG 2.2 A/AA violations (axe-core rules tagged `AXE_TAGS`) of the page as it
+    is now, its frames included; `exclude` lists CSS selectors left out (say why where
+    you pass one). Injects the vendored axe-core with `add_script_tag`, an inline
+    script: the server's CSP refuses those, so make the context with `bypass_csp=True`.
+    Lazy frames (screen previews below the fold) are loaded first, to be checked too."""
+    page.evaluate("() => document.querySelectorAll('iframe[loading=lazy][src]').forEach(f => { f.loading = 'eager'; })")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('iframe[src]')].every(f => {
+             const d = f.contentDocument; return !d || (d.readyState === 'complete' && d.URL !== 'about:blank'); })""",
+        polling=POLL_MS,
+    )
+    for frame in page.frames:
+        if frame.url.startswith(("http", "about:srcdoc")) and not frame.evaluate("() => !!window.axe"):
+            frame.add_script_tag(path=str(AXE_SCRIPT))
+    return list(page.evaluate(AXE_RUN, [list(exclude), list(AXE_TAGS)]))
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    """One paragraph per broken rule: id, impact, what it asks, and each element's
+    selector with axe's own account of what to fix."""
+    lines: list[str] = []
+    for v in violations:
+        lines.append(f"[{v['id']}] ({v['impact']}) {v['help']} — {v['helpUrl']}")
+        for node in v["nodes"][:8]:
+            lines.append(f"    at {' >> '.join(map(str, node['target']))}: {node['html'][:160]}")
+            lines.extend(f"        {line}" for line in (node["summary"] or "").splitlines() if line.strip())
+        if len(v["nodes"]) > 8:
+            lines.append(f"    … and {len(v['nodes']) - 8} more like these")
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Page, where: str, exclude: Sequence[str] = ()) -> None:
+    """Fail with every WCAG 2.2 A/AA violation axe-core finds on `page` (see `axe_violations`)."""
+    found = axe_violations(page, exclude)
+    assert not found, f"axe-core: {len(found)} WCAG rule(s) broken on {where} ({page.url}):\n" + describe_violations(found)
 
 
 def login(page: Page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:

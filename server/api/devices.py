@@ -18,6 +18,7 @@ from server import voice
 from server.api import current_actor, endpoint
 from server.api.schemas import (
     DeviceList,
+    DeviceLocaleIn,
     DeviceOut,
     EnrolIn,
     EnrolmentCodeOut,
@@ -65,7 +66,7 @@ def current_screen() -> devices.Screen:
 def serialise(d: Device) -> DeviceOut:
     return DeviceOut(
         id=d.id, name=d.name, site=d.site.name, area=d.site.area.name, kind=d.kind.value,
-        orientation=d.orientation.value, internal=d.internal, last_seen_at=d.last_seen_at,
+        orientation=d.orientation.value, internal=d.internal, locale=d.locale, last_seen_at=d.last_seen_at,  # type: ignore[arg-type]
     )
 
 
@@ -81,6 +82,15 @@ def new_enrolment_code(device_id: int):
     device = devices.get_device(session, user, device_id, Role.scheduler)
     code = devices.issue_enrolment_code(session, user, device, moment)
     return EnrolmentCodeOut(code=code, expires_at=moment + devices.ENROLMENT_CODE_TTL)
+
+
+@endpoint("put", "/devices/{device_id}/locale", summary="Set the language of a screen's fixed wording", tag="devices", body=DeviceLocaleIn, response=DeviceOut, responses={403: "not a scheduler"})
+def set_device_locale(device_id: int, payload: DeviceLocaleIn):
+    session = db_session()
+    user = current_actor()
+    device = devices.get_device(session, user, device_id, Role.scheduler)
+    devices.set_locale(session, user, device, payload.locale, now())
+    return serialise(device)
 
 
 @endpoint("post", "/devices/{device_id}/revoke", summary="Revoke every credential of a screen", tag="devices", response=DeviceOut, responses={403: "not a scheduler"})

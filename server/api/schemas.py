@@ -135,7 +135,12 @@ class DeviceOut(BaseModel):
     kind: str
     orientation: str
     internal: bool
+    locale: Literal["zh_Hans", "zh_Hant", "en"] = Field(description="the language of the screen's fixed wording (its manifest's chrome)")
     last_seen_at: dt.datetime | None
+
+
+class DeviceLocaleIn(Strict):
+    locale: Literal["zh_Hans", "zh_Hant", "en"] = Field(description="Simplified, Traditional or English chrome; content stays as written")
 
 
 class DeviceList(BaseModel):
@@ -236,6 +241,9 @@ class ManifestOut(BaseModel):
     site: dict[str, Any]
     layout: str
     timezone: str
+    locale: str = Field(description="the screen's chrome language: zh_Hans, zh_Hant or en")
+    lang: str = Field(description="the BCP 47 tag of that language, for <html lang>: zh-CN, zh-TW or en")
+    chrome: dict[str, str] = Field(description="the player's and kiosk's fixed wording in that language, by key; %(name)s placeholders are filled in by the player")
     ticker: str
     sources: dict[str, int] = Field(description="loop revision of each area the screen reads from; a nudge for an area at or below its revision needs no fetch")
     boards: list[BoardOut]
@@ -253,6 +261,10 @@ class ManifestOut(BaseModel):
 
 class DisclosureQuery(Strict):
     status: DisclosureStatus | None = Field(default=None, description="only disclosures in this status")
+
+
+class PrintQuery(Strict):
+    size: Literal["A4", "A3"] = Field(default="A4", description="paper size of the printed board")
 
 
 class FeedbackQuery(Strict):

@@ -42,6 +42,7 @@ ACTION_LABELS = {
     "device.enrolment_code": N_("生成屏幕注册码"),
     "device.player_key": N_("更换浏览器播放地址"),
     "device.revoke": N_("吊销屏幕凭据"),
+    "device.locale": N_("更改屏幕语言"),
     "device.enrol": N_("屏幕注册"),
     "area.create": N_("新建区域"),
     "area.edit": N_("修改区域"),

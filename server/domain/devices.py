@@ -16,7 +16,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from server.domain import access, audit, changes
+from server.domain import access, audit, changes, chrome
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.secrets import digest, new_token, readable_code
 from server.models import (
@@ -65,22 +65,40 @@ def create_device(
     now: dt.datetime,
     *,
     internal: bool = False,
+    locale: str = chrome.DEFAULT,
 ) -> Device:
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise ValidationFailed("屏幕名称需要 1–100 个字。", field="name")
+    _check_locale(locale)
     device = Device(
-        site=site, name=name, kind=kind, orientation=orientation, internal=internal, created_at=now
+        site=site, name=name, kind=kind, orientation=orientation, internal=internal, locale=locale, created_at=now
     )
     session.add(device)
     session.flush()
     audit.record(
         session, actor, "device.create", now, target=("device", device.id), area=site.area, username=SYSTEM,
         after={"name": name, "site_id": site.id, "kind": kind.value, "orientation": orientation.value,
-               "internal": internal},
+               "internal": internal, "locale": locale},
         detail={"name": name, "site": site.name},
     )
     return device
+
+
+def _check_locale(locale: str) -> None:
+    if locale not in chrome.LOCALES:
+        raise ValidationFailed(f"屏幕语言只能是 {'、'.join(chrome.LOCALES)} 之一。", field="locale")
+
+
+def set_locale(session: Session, actor: User | None, device: Device, locale: str, now: dt.datetime) -> None:
+    """Change the language of a screen's fixed wording; its next manifest carries it (the
+    area's screens are nudged, and only this one's manifest changes)."""
+    _check_locale(locale)
+    if device.locale == locale:
+        return
+    before, device.locale = device.locale, locale
+    _audit(session, actor, "device.locale", device, now, before=before, after=locale)
+    changes.loop_changed(session, device.site.area, now)
 
 
 def visible_devices(session: Session, user: User) -> list[Device]:
@@ -183,19 +201,20 @@ class Screen:
     site_id: int
     site_name: str
     area: AreaRef
+    locale: str = "zh_Hans"  # the chrome language (server.domain.chrome)
 
     @classmethod
     def of(cls, device: Device) -> Screen:
         site, area = device.site, device.site.area
         return cls(
             device.id, device.name, device.kind, device.orientation, device.internal, device.last_seen_at,
-            site.id, site.name, AreaRef(area.id, area.name, area.path),
+            site.id, site.name, AreaRef(area.id, area.name, area.path), device.locale,
         )
 
 
 _LIVE_SCREEN = (
     select(
-        Device.id, Device.name, Device.kind, Device.orientation, Device.internal, Device.last_seen_at,
+        Device.id, Device.name, Device.kind, Device.orientation, Device.internal, Device.last_seen_at, Device.locale,
         Site.id.label("site_id"), Site.name.label("site_name"),
         Area.id.label("area_id"), Area.name.label("area_name"), Area.path.label("area_path"),
     )
@@ -221,7 +240,7 @@ def screen_for(session: Session, secret: str | None) -> Screen | None:
         return None
     return Screen(
         row.id, row.name, row.kind, row.orientation, row.internal, row.last_seen_at, row.site_id, row.site_name,
-        AreaRef(row.area_id, row.area_name, row.area_path),
+        AreaRef(row.area_id, row.area_name, row.area_path), row.locale,
     )
 
 

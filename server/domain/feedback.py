@@ -77,18 +77,18 @@ def submit(
     try:
         kind = FeedbackKind(data.kind)
     except ValueError:
-        raise ValidationFailed("请选择类型：意见、建议、咨询或举报。", field="kind") from None
+        raise ValidationFailed(N_("请选择类型：意见、建议、咨询或举报。"), field="kind") from None
     body = (data.body or "").strip()
     if not body:
-        raise ValidationFailed("请填写内容。", field="body")
+        raise ValidationFailed(N_("请填写内容。"), field="body")
     if len(body) > MAX_BODY:
         raise ValidationFailed(f"内容最多 {MAX_BODY} 个字，现在有 {len(body)} 个。", field="body")
     name = " ".join((data.name or "").split())
     phone = "".join((data.phone or "").split())
     if len(name) > 32:
-        raise ValidationFailed("姓名最多 32 个字。", field="name")
+        raise ValidationFailed(N_("姓名最多 32 个字。"), field="name")
     if phone and not (phone.isdigit() and 7 <= len(phone) <= 15):
-        raise ValidationFailed("电话号码只能是 7–15 位数字。", field="phone")
+        raise ValidationFailed(N_("电话号码只能是 7–15 位数字。"), field="phone")
     anonymous = data.anonymous or not (name or phone)
     internal = (disclosure is not None and disclosure.scope is Scope.internal) or (
         device is not None and device.internal

@@ -32,7 +32,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 import signage_layouts
-from server.domain import content, feedback, qrlinks, reach, schedules, speech, themes, timeline
+from server.domain import (
+    chrome,
+    content,
+    feedback,
+    qrlinks,
+    reach,
+    schedules,
+    speech,
+    themes,
+    timeline,
+)
 from server.domain.devices import AreaRef, Screen
 from server.models import (
     Area,
@@ -471,7 +481,7 @@ def _screen_key(screen: Screen, member_of: list[int], settings: Settings) -> tup
     """Everything about the screen its manifest depends on (the area loop is the rest)."""
     return (
         screen.id, screen.name, screen.kind, screen.orientation, screen.internal, screen.site_id, screen.site_name,
-        tuple(member_of), settings,
+        tuple(member_of), settings, screen.locale,
     )
 
 
@@ -531,7 +541,10 @@ class View:
 def _view_key(loop: AreaLoop, screen: Screen, member_of: list[int], settings: Settings) -> tuple[Any, ...]:
     # A screen named by a target of its own gets a view of its own.
     own = screen.id if screen.id in loop.screens_targeted else None
-    return (screen.site_id, screen.site_name, screen.kind, screen.orientation, screen.internal, tuple(member_of), own, settings)
+    return (
+        screen.site_id, screen.site_name, screen.kind, screen.orientation, screen.internal, tuple(member_of), own, settings,
+        screen.locale,
+    )
 
 
 def _view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.datetime, settings: Settings) -> View:
@@ -599,13 +612,15 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
         edges += [t for t in (board.valid_from, board.valid_to) if t is not None and t > now]
     edges.append(start + dt.timedelta(days=1))  # the lookahead window moves on at midnight
     titles = [loop.boards[b["board"]].title for b in loops.get("default", []) if loop.boards[b["board"]].kind != "echo_wall"][:5]
-    ticker = f"欢迎来到{screen.site_name}　扫描屏幕上的二维码，可在手机上查看全文、提出意见建议。"
-    if titles:
-        ticker += "　最新公开：" + "；".join(titles)
+    locale = chrome.normalise(screen.locale)  # the chrome's language; content stays as written
+    ticker = chrome.ticker(locale, screen.site_name, titles)
     body: dict[str, Any] = {
         "site": {"id": screen.site_id, "name": screen.site_name, "area": screen.area.name},
         "layout": signage_layouts.layout_for(screen.kind.value, screen.orientation.value),
         "timezone": timezone,
+        "locale": locale,
+        "lang": chrome.LANG_TAGS[locale],
+        "chrome": dict(chrome.strings(locale)),
         "ticker": ticker,
         "theme": loop.theme.as_manifest(),
         "sources": {str(a): r for a, r in loop.revisions},

@@ -37,6 +37,8 @@ class Device(Base):
     orientation: Mapped[Orientation] = mapped_column(ValueEnum(Orientation))
     # Party-internal screens (党员活动室) may show internal items; all others never do.
     internal: Mapped[bool] = mapped_column(default=False)
+    # The language of the screen's fixed wording (server.domain.chrome), never of content.
+    locale: Mapped[str] = mapped_column(String(16), default="zh_Hans", server_default="zh_Hans")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decommissioned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

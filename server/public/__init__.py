@@ -2,19 +2,31 @@
 
 Public output only: internal items never render here, authors' names and phones never
 appear, and a bad or forged QR path gets the same friendly 404 as a missing one.
+
+The pages' own wording is in Simplified, Traditional or English (server/i18n.py chooses);
+what editors and villagers wrote is shown as written.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from limits import parse_many
-from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 
 from server.clock import now
 from server.domain import disclosures, feedback, qrlinks
-from server.domain.errors import NotFound
+from server.domain.errors import DomainError, NotFound
 from server.edge import onto, refused, transaction
 from server.extensions import csrf, db_session, limiter
 from server.models import Area, Device, Disclosure, DisclosureStatus, Scope
@@ -24,17 +36,32 @@ public = Blueprint("public", __name__)
 
 class FeedbackForm(FlaskForm):
     kind = RadioField(
-        "类型",
-        choices=[
-            SelectChoice(v, label)
-            for v, label in [("opinion", "意见"), ("suggestion", "建议"), ("question", "咨询"), ("report", "举报")]
-        ],
+        _l("类型"),
+        choices=[SelectChoice(kind.value, _l(label)) for kind, label in feedback.KIND_LABELS.items()],
         default="question",
     )
-    body = TextAreaField("内容")
-    anonymous = BooleanField("匿名提交（不留姓名和电话）", default=True)
-    name = StringField("姓名（选填）")
-    phone = StringField("电话（选填，仅工作人员可见）")
+    body = TextAreaField(_l("内容"))
+    anonymous = BooleanField(_l("匿名提交（不留姓名和电话）"), default=True)
+    name = StringField(_l("姓名（选填）"))
+    phone = StringField(_l("电话（选填，仅工作人员可见）"))
+
+    def validate_body(self, field: TextAreaField) -> None:
+        # The domain says the same in Chinese only (feedback.submit): here in the page's language.
+        count = len((field.data or "").strip())
+        if count > feedback.MAX_BODY:
+            raise ValidationError(_("内容最多 %(max)s 个字，现在有 %(count)s 个。", max=feedback.MAX_BODY, count=count))
+
+
+def _translated(form: FeedbackForm):
+    """Report a refused submission beside its field, in the page's language: the domain's
+    fixed messages are msgids (feedback.py marks them)."""
+    report = onto(form, "body")
+
+    def translated(err: DomainError) -> None:
+        err.message = _(err.message)
+        report(err)
+
+    return translated
 
 
 def _resolve(token: str):
@@ -43,8 +70,10 @@ def _resolve(token: str):
     if target is None:
         abort(404)
     session = db_session()
-    device = session.get(Device, target.device_id)
-    if device is None:
+    # A printed board's code (qrlinks.PAPER) names no screen: the item's page, no device.
+    paper = target.on_paper and target.kind == "d"
+    device = None if paper else session.get(Device, target.device_id)
+    if device is None and not paper:
         abort(404)
     if target.kind == "e":
         area = session.get(Area, target.board_id)
@@ -59,19 +88,21 @@ def _resolve(token: str):
 
 # Reading is generous (a whole hall may share one address), writing is strict.
 PAGE_RATE = "120 per minute"
-TOO_MANY = "操作太频繁了：这里刚刚收到很多留言。请过一两分钟再点“提交”，您写的内容已保留，不用重写。"
-EXPIRED = "页面已过期，请再点一次“提交”。您写的内容已保留，不用重写。"
+TOO_MANY = _l("操作太频繁了：这里刚刚收到很多留言。请过一两分钟再点“提交”，您写的内容已保留，不用重写。")
+EXPIRED = _l("页面已过期，请再点一次“提交”。您写的内容已保留，不用重写。")
 
 
-def _feedback_spent(device: Device) -> bool:
+def _feedback_spent(device: Device | None, disclosure: Disclosure | None = None) -> bool:
     """Count one post against its address and against the screen its QR code names (a
-    hall's phones may share one address); True when either budget is spent."""
+    hall's phones may share one address), or for a printed board against its item's paper
+    code; True when either budget is spent."""
     if not limiter.enabled:
         return False
     config = current_app.config
     budgets = [
         (config["FEEDBACK_RATE"], "address", get_remote_address()),
-        (config["FEEDBACK_SCREEN_RATE"], "screen", str(device.id)),
+        (config["FEEDBACK_SCREEN_RATE"], "screen",
+         str(device.id) if device is not None else f"paper-d{disclosure.id if disclosure else 0}"),
     ]
     for rate, kind, key in budgets:
         for item in parse_many(rate):
@@ -93,7 +124,7 @@ def board_page(token: str):
     phase = disclosures.posting_phase(disclosure, moment) if disclosure is not None else None
     form = FeedbackForm()
     notice, status = None, 200
-    if request.method == "POST" and _feedback_spent(device):
+    if request.method == "POST" and _feedback_spent(device, disclosure):
         notice, status = TOO_MANY, 429
     elif form.validate_on_submit():
         data = feedback.FeedbackInput(
@@ -104,7 +135,7 @@ def board_page(token: str):
             phone=form.phone.data or "",
         )
         ticket = None
-        with refused(onto(form, "body")):
+        with refused(_translated(form)):
             ticket = feedback.submit(
                 session, data, area=area, disclosure=disclosure, device=device, now=moment
             )

@@ -16,7 +16,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from server.clock import now
-from server.domain import access, devices
+from server.domain import access, chrome, devices
 from server.edge import onto, refused
 from server.extensions import db_session
 from server.models import Area, Device, DeviceKind, Orientation, Role, Site
@@ -31,6 +31,14 @@ class ScreenForm(FlaskForm):
     kind = RadioField(_l("类型"), choices=choices([("signage", _l("信息屏（非触摸）")), ("kiosk", _l("触摸查询机"))]), default="signage")
     orientation = RadioField(_l("方向"), choices=choices([("landscape", _l("横屏")), ("portrait", _l("竖屏"))]), default="landscape")
     internal = BooleanField(_l("党员活动室屏（可显示党内公开内容）"))
+    locale = SelectField(_l("屏幕语言"), choices=choices(list(chrome.LOCALE_NAMES.items())), default=chrome.DEFAULT)
+
+
+class LocaleForm(FlaskForm):
+    locale = SelectField(_l("屏幕语言"), choices=choices(list(chrome.LOCALE_NAMES.items())))
+
+
+LOCALE_HINT = _l("只改变屏幕上固定的字（按钮、页码、二维码说明、滚动字幕的欢迎语），公开内容按原文显示。")
 
 
 class ConfirmForm(FlaskForm):
@@ -43,7 +51,7 @@ class ConfirmForm(FlaskForm):
 @signed_in
 def screen_list():
     rows = devices.visible_devices(db_session(), actor())
-    return render_template("admin/screens.html", rows=rows, now=now())
+    return render_template("admin/screens.html", rows=rows, now=now(), locale_names=chrome.LOCALE_NAMES, locale_tags=chrome.LANG_TAGS)
 
 
 @web.route("/admin/screens/new", methods=["GET", "POST"])
@@ -67,11 +75,28 @@ def screen_new():
             device = devices.create_device(
                 session, user, site, form.name.data or "", DeviceKind(form.kind.data),
                 Orientation(form.orientation.data), now(), internal=bool(form.internal.data),
+                locale=form.locale.data or chrome.DEFAULT,
             )
         if device is not None:
             flash(_("已添加屏幕“%(name)s”。请为它生成注册码或浏览器播放地址。", name=device.name))
             return redirect(url_for("web.screen_list"))
-    return render_template("admin/screen_form.html", form=form), (422 if form.errors else 200)
+    return render_template("admin/screen_form.html", form=form, locale_hint=LOCALE_HINT), (422 if form.errors else 200)
+
+
+@web.route("/admin/screens/<int:device_id>/language", methods=["GET", "POST"])
+@signed_in
+def screen_language(device_id: int):
+    session, user = db_session(), actor()
+    device = devices.get_device(session, user, device_id, Role.scheduler)
+    form = LocaleForm(locale=device.locale)
+    if form.validate_on_submit():
+        with refused(onto(form, "locale")):
+            devices.set_locale(session, user, device, form.locale.data or chrome.DEFAULT, now())
+            flash(_("“%(name)s”的屏幕语言已改为%(language)s。", name=device.name,
+                    language=chrome.LOCALE_NAMES[device.locale]))
+            return redirect(url_for("web.screen_list"))
+    page = render_template("admin/screen_language.html", device=device, form=form, locale_hint=LOCALE_HINT)
+    return page, (422 if form.errors else 200)
 
 
 @web.route("/admin/screens/<int:device_id>/enrolment-code", methods=["POST"])

@@ -79,7 +79,7 @@
   }
 
   function drawIdle() {
-    idleLabel.textContent = idleLeft + " 秒后回到轮播";
+    idleLabel.textContent = api.t("idle", "%(seconds)s 秒后回到轮播", { seconds: idleLeft });
   }
 
   // ------------------------------------------------------------------ views
@@ -110,16 +110,16 @@
     stopAudio();
     api.adopt();
     var list = shelves();
-    var grid = frame("home", "公开目录 · 请点选类别");
+    var grid = frame("home", api.t("kiosk_home", "公开目录 · 请点选类别"));
     list.forEach(function (s, i) {
       var tile = el("button", "tile");
       tile.type = "button";
       tile.appendChild(el("span", "tile-name", s.category));
-      tile.appendChild(el("span", "tile-count", s.boards.length + " 项"));
+      tile.appendChild(el("span", "tile-count", api.t("items", "%(count)s 项", { count: s.boards.length })));
       tile.addEventListener("click", function () { shelf(i); });
       grid.appendChild(tile);
     });
-    if (!list.length) grid.appendChild(el("p", "kiosk-empty", "目前没有可查看的公开内容。"));
+    if (!list.length) grid.appendChild(el("p", "kiosk-empty", api.t("kiosk_empty", "目前没有可查看的公开内容。")));
     view = { kind: "home" };
     pageTiles();
   }
@@ -147,6 +147,7 @@
     var b = api.boardsById(manifest())[id];
     if (!b || !player.pages[b.content]) { shelf(i); return; }
     stage.innerHTML = player.pages[b.content];
+    api.translate(stage);
     api.drawQr(b.qr_url);
     stage.setAttribute("data-board-id", b.id);
     stage.setAttribute("data-kiosk-view", "item");
@@ -187,7 +188,7 @@
 
   function drawPaging() {
     var n = view.sheets ? view.sheets.pages.length : 1;
-    pageLabel.textContent = n > 1 ? "第 " + (view.sheet + 1) + "/" + n + " 页" : "";
+    pageLabel.textContent = n > 1 ? api.t("sheet", "第 %(page)s/%(pages)s 页", { page: view.sheet + 1, pages: n }) : "";
     buttons.prev.disabled = !view.sheets || view.sheet === 0;
     buttons.next.disabled = !view.sheets || view.sheet + 1 >= n;
     [buttons.prev, buttons.next, pageLabel].forEach(function (e) { e.classList.toggle("single", n < 2); });

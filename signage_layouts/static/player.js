@@ -24,6 +24,53 @@
   // The next board now, whatever page the current one is on (tests skip the wait with it).
   state.advance = function () { clearTimeout(state.timer); show(state.index + 1); };
 
+  // ------------------------------------------------------------------ chrome language
+
+  // The screen's fixed wording comes from the manifest's `chrome` (made by the server in
+  // the screen's language, server/domain/chrome.py); the Simplified wording written here
+  // and in the templates is the fallback. Content is never translated.
+  function t(key, fallback, values) {
+    var c = state.manifest && state.manifest.chrome, text = c && typeof c[key] === "string" ? c[key] : fallback;
+    return text.replace(/%\((\w+)\)s/g, function (all, name) {
+      return values && values[name] !== undefined ? String(values[name]) : all;
+    });
+  }
+  function setLines(el, text) {  // "\n" in a chrome string is a line break
+    var lines = text.split("\n");
+    el.textContent = lines[0];
+    for (var i = 1; i < lines.length; i++) {
+      el.appendChild(document.createElement("br"));
+      el.appendChild(document.createTextNode(lines[i]));
+    }
+  }
+  // Elements marked data-chrome (text), data-chrome-label (aria-label) or
+  // data-chrome-title (title) under `root` take the screen's wording.
+  function translate(root) {
+    var c = state.manifest && state.manifest.chrome;
+    if (!c || !root) return;
+    var each = function (attr, apply) {
+      Array.prototype.forEach.call(root.querySelectorAll("[" + attr + "]"), function (el) {
+        var text = c[el.getAttribute(attr)];
+        if (typeof text === "string") apply(el, text);
+      });
+    };
+    each("data-chrome", setLines);
+    each("data-chrome-label", function (el, text) { el.setAttribute("aria-label", text); });
+    each("data-chrome-title", function (el, text) { el.setAttribute("title", text); });
+  }
+  var localised = "";
+  function localise(m) {
+    var key = JSON.stringify([m.lang, m.chrome]);
+    if (key === localised) return;
+    localised = key;
+    document.documentElement.lang = m.lang || "zh-CN";
+    if (m.lang && m.lang !== "zh-CN") {  // at once, not at the clock's next second
+      document.getElementById("clock-date").textContent = longDate(m.lang, m.timezone || "Asia/Shanghai");
+    }
+    document.documentElement.style.setProperty("--chrome-paused", JSON.stringify(t("paused", "‖ 已暂停，轻触继续")));
+    translate(document.body);
+  }
+
   function setLink(online) {
     state.online = online;
     linkState.className = "link-state " + (online ? "online" : "offline");
@@ -41,13 +88,26 @@
     }
     var p = {};
     fmt.formatToParts(new Date()).forEach(function (x) { p[x.type] = x.value; });
-    document.getElementById("clock-date").textContent =
-      p.year + "年" + p.month + "月" + p.day + "日 星期" + WEEK[p.weekday];
+    var lang = state.manifest && state.manifest.lang;
+    document.getElementById("clock-date").textContent = lang && lang !== "zh-CN" ? longDate(lang, zone)
+      : p.year + "年" + p.month + "月" + p.day + "日 星期" + WEEK[p.weekday];
     document.getElementById("clock-time").textContent = p.hour + ":" + p.minute + ":" + p.second;
     // The schedule moves on by itself (a daypart, a posting period, an urgent notice).
     if (state.manifest && !state.needsSetup && signatureAt(state.manifest, Date.now()) !== state.signature) {
       show(0);
     }
+  }
+
+  // Another chrome language: the date as that language writes it (zh-TW, en).
+  var longFmt = {};
+  function longDate(lang, zone) {
+    var key = lang + " " + zone;
+    if (!longFmt[key]) {
+      try {
+        longFmt[key] = new Intl.DateTimeFormat(lang, { timeZone: zone, weekday: "long", year: "numeric", month: "long", day: "numeric" });
+      } catch (e) { longFmt[key] = new Intl.DateTimeFormat("en", { timeZone: zone, dateStyle: "full" }); }
+    }
+    return longFmt[key].format(new Date());
   }
 
   // ------------------------------------------------------------------ what plays now
@@ -219,6 +279,7 @@
     var message = document.getElementById("needs-setup").content.cloneNode(true);
     message.querySelector(".setup-site").textContent =
       state.manifest ? state.manifest.site.name : document.getElementById("site-name").textContent;
+    translate(message);
     document.body.className = "needs-setup";
     document.body.replaceChildren(message);
   }
@@ -307,7 +368,7 @@
     svg.setAttribute("viewBox", "0 0 " + size + " " + size);
     svg.setAttribute("shape-rendering", "crispEdges");
     svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", "二维码");
+    svg.setAttribute("aria-label", t("qr", "二维码"));
     var bg = document.createElementNS(ns, "rect");
     bg.setAttribute("width", size); bg.setAttribute("height", size); bg.setAttribute("fill", "#fff");
     var path = document.createElementNS(ns, "path");
@@ -337,6 +398,7 @@
     m = state.manifest;
     if (!m) return;
     dress(m);
+    localise(m);
     state.signature = signatureAt(m, now);
     var urgent = urgentAt(m, now);
     document.body.classList.toggle("urgent-on", urgent.length > 0);
@@ -349,6 +411,7 @@
     var item = list[state.index], board = item.board;
     // Board HTML comes from the shared templates: escaped, and sanitised by the server.
     stage.innerHTML = state.pages[board.content];
+    translate(stage);
     drawQr(board.qr_url);
     stage.setAttribute("data-board-id", board.id);
     stage.setAttribute("data-version", m.version);
@@ -396,6 +459,7 @@
     if (!echo) { aside.innerHTML = ""; aside.removeAttribute("data-content"); return; }
     if (aside.getAttribute("data-content") === echo.content) return;
     aside.innerHTML = state.pages[echo.content];
+    translate(aside);
     aside.setAttribute("data-content", echo.content);
     var body = aside.querySelector(".board-body");
     if (!body) return;
@@ -516,7 +580,7 @@
       label.className = "sheet-no";
       sheets.body.appendChild(label);
     }
-    label.textContent = "第 " + (k + 1) + "/" + sheets.pages.length + " 页";
+    label.textContent = t("sheet", "第 %(page)s/%(pages)s 页", { page: k + 1, pages: sheets.pages.length });
     stage.setAttribute("data-sheet", String(k + 1));
     stage.setAttribute("data-sheets", String(sheets.pages.length));
   }
@@ -560,7 +624,7 @@
   // What the touch kiosk's browser (kiosk.js) uses of the player.
   state.api = {
     show: show, adopt: adopt, drawQr: drawQr, paginate: paginate, showSheet: showSheet, within: within,
-    boardsById: boardsById, setTicker: setTicker, speak: speak, hush: hush
+    boardsById: boardsById, setTicker: setTicker, speak: speak, hush: hush, t: t, translate: translate
   };
 
   function connectSocket() {
