@@ -85,8 +85,15 @@ def qr_svg(url: str) -> Markup:
 
 @cache
 def _env(layout_dir: str = str(LAYOUT_DIR)) -> SandboxedEnvironment:
+    return sandbox(str(ROOT / "boards"), layout_dir, str(ROOT / "shell"))
+
+
+@cache
+def sandbox(*folders: str) -> SandboxedEnvironment:
+    """The templates of `folders` in a sandbox with autoescape on and the date filters
+    (screens, previews and printed boards all render through one of these)."""
     env = SandboxedEnvironment(
-        loader=FileSystemLoader([str(ROOT / "boards"), layout_dir, str(ROOT / "shell")]),
+        loader=FileSystemLoader(list(folders)),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,

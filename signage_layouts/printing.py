@@ -11,14 +11,12 @@ scale, so an A4 body is never under 14 pt. Dates only through `signage_layouts.d
 from __future__ import annotations
 
 import math
-from functools import cache
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from signage_layouts import ROOT, dates, qr_svg, theme_style
+from signage_layouts import ROOT, qr_svg, sandbox, theme_style
 
 PRINT_DIR = ROOT / "print"
 # Sheet → (width, height) in millimetres, portrait, and how much larger than A4 it prints.
@@ -32,18 +30,8 @@ def sheet_factor(size: str) -> float:
     return math.sqrt(SHEETS[size][0] * SHEETS[size][1] / (SHEETS["A4"][0] * SHEETS["A4"][1]))
 
 
-@cache
 def _env() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
-        loader=FileSystemLoader(str(PRINT_DIR)),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["cn_date"] = dates.cn_date
-    env.filters["cn_period"] = dates.cn_period
-    return env
+    return sandbox(str(PRINT_DIR))
 
 
 def render_print_board(data: dict[str, Any], size: str, theme: dict[str, Any], qr_url: str) -> str:

@@ -74,7 +74,7 @@ AUDIO_URL = "/api/v1/device/audio/{sha256}"
 ALOUD = ".aloud"  # the loop key suffix of a playlist that signage reads aloud
 
 
-def _disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
+def disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
     """What the board template needs."""
     return {
         "title": version.title,
@@ -94,7 +94,7 @@ def disclosure_board(
     disclosure: Disclosure, version: DisclosureVersion, qr_url: str, timezone: str
 ) -> dict[str, Any]:
     """One disclosure version as a still board with its QR code drawn in (previews)."""
-    data = {**_disclosure_data(disclosure, version), "qr_url": qr_url, "timezone": timezone}
+    data = {**disclosure_data(disclosure, version), "qr_url": qr_url, "timezone": timezone}
     return {
         "id": f"d{disclosure.id}",
         "kind": disclosure.kind.value,
@@ -195,7 +195,7 @@ def _disclosure_boards(session: Session, ids_query: Any, zone: str, voice: str |
         version = d.published_version
         if version is None:
             continue
-        data = {**_disclosure_data(d, version), "timezone": zone}
+        data = {**disclosure_data(d, version), "timezone": zone}
         sha, page = _rendered(d.kind.value, data)
         _script = _scripter(voice)
         category = d.catalogue_item.category

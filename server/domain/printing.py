@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from server.domain import disclosures, qrlinks, themes
+from server.domain import disclosures, manifests, qrlinks, themes
 from server.domain.errors import Conflict, ValidationFailed
-from server.models import Disclosure, DisclosureKind, DisclosureStatus, DisclosureVersion, User
+from server.models import Disclosure, DisclosureStatus, DisclosureVersion, User
 from signage_layouts import printing
 
 SIZES = tuple(printing.SHEETS)  # ("A4", "A3")
@@ -39,20 +39,8 @@ def paper_link(public_url: str, secret: bytes, disclosure: Disclosure) -> str:
 
 
 def _board_data(disclosure: Disclosure, version: DisclosureVersion, zone: str, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "title": version.title,
-        "kind": disclosure.kind.value,
-        "scope": disclosure.scope.value,
-        "area": disclosure.area.name,
-        "category": disclosure.catalogue_item.category.name,
-        "catalogue_item": disclosure.catalogue_item.title,
-        "valid_from": disclosure.valid_from.isoformat(),
-        "valid_to": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
-        "body_html": version.body_html,
-        "table": version.table if disclosure.kind is DisclosureKind.table else None,
-        "timezone": zone,
-        "printed_on": now.isoformat(),
-    }
+    """The board's data as screens get it (manifests.disclosure_data), with the print date."""
+    return {**manifests.disclosure_data(disclosure, version), "timezone": zone, "printed_on": now.isoformat()}
 
 
 def printable(session: Session, user: User, disclosure_id: int, now: dt.datetime) -> Disclosure:
