@@ -108,7 +108,7 @@ def install(app: Flask) -> None:
             return dates.cn_period(start, end, zone())
         if not start:
             return ""
-        first = dates.admin_date(start, zone())
-        if not end:
+        first, last = dates.admin_period(start, end, zone())
+        if last is None:
             return _("%(start)s起", start=first)
-        return _("%(start)s 至 %(end)s", start=first, end=dates.last_day(end, zone()).isoformat())
+        return _("%(start)s 至 %(end)s", start=first, end=last)

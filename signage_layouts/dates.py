@@ -87,6 +87,14 @@ def admin_date(value: Moment | None, zone: str) -> str:
     return local_day(value, zone).isoformat() if value else ""
 
 
+def admin_period(start: Moment | None, end: Moment | None, zone: str) -> tuple[str, str | None]:
+    """A posting period's first and last day as admin tables write them (2026-11-20,
+    2026-12-19): the words around them are the caller's language."""
+    if not start:
+        return "", None
+    return admin_date(start, zone), (last_day(end, zone).isoformat() if end else None)
+
+
 def admin_datetime(value: Moment | None, zone: str) -> str:
     """Admin tables: 2026-11-20 14:30."""
     if not value:
