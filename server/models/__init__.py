@@ -1,8 +1,19 @@
 """Every model, imported so that `Base.metadata` knows all tables."""
 
-from server.models.areas import Area, AreaKind, AreaTheme, Site, path_ids
+from server.models.archive import ArchiveEntry
+from server.models.areas import AllowedNumber, Area, AreaKind, AreaTheme, Site, path_ids
+from server.models.attachments import Attachment, AttachmentKind
 from server.models.audit import AuditEvent
-from server.models.catalogue import CatalogueCategory, CatalogueItem, Scope, Timing
+from server.models.catalogue import (
+    CATALOGUE_KINDS,
+    FORMS,
+    CatalogueCategory,
+    CatalogueItem,
+    DisclosureCase,
+    Period,
+    Scope,
+    Timing,
+)
 from server.models.devices import (
     CredentialKind,
     Device,
@@ -34,6 +45,7 @@ from server.models.urgent import UrgentNotice, UrgentReceipt, UrgentStatus
 from server.models.users import ApiToken, RecoveryCode, Role, RoleGrant, User, UserSession
 
 __all__ = [
+    "AllowedNumber", "ArchiveEntry", "Attachment", "AttachmentKind", "CATALOGUE_KINDS", "DisclosureCase", "FORMS", "Period",
     "ApiToken", "Area", "AreaTheme", "AuditEvent", "RecoveryCode", "UserSession", "AreaKind", "CatalogueCategory", "CatalogueItem", "CredentialKind",
     "Device", "DeviceCredential", "DeviceKind", "Disclosure", "DisclosureKind",
     "DisclosureStatus", "DisclosureVersion", "EnrolmentCode", "Feedback", "FeedbackAnswer",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, ValueEnum, utcnow
@@ -75,3 +75,18 @@ class AreaTheme(Base):
     emblem: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG, re-encoded, at most 160 px
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AllowedNumber(Base):
+    """An official contact number of an area (a hall's duty phone, a hotline) that an admin
+    allows in disclosures; the pre-publish scanner passes it in the area and below."""
+
+    __tablename__ = "allowed_numbers"
+    __table_args__ = (UniqueConstraint("area_id", "digits"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    digits: Mapped[str] = mapped_column(String(32))  # the number's digits only
+    label: Mapped[str] = mapped_column(String(64), default="")  # e.g. 村委会值班电话
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

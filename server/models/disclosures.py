@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, ValueEnum, utcnow
 from server.models.areas import Area
-from server.models.catalogue import CatalogueItem, Scope
+from server.models.catalogue import CatalogueItem, DisclosureCase, Scope
 from server.models.users import User
 
 
@@ -25,7 +25,8 @@ class DisclosureStatus(enum.Enum):
     submitted = "submitted"
     approved = "approved"
     rejected = "rejected"
-    withdrawn = "withdrawn"
+    withdrawn = "withdrawn"  # taken down early by a reviewer, with a reason
+    superseded = "superseded"  # replaced by an approved correction (更正)
 
 
 class Disclosure(Base):
@@ -51,10 +52,28 @@ class Disclosure(Base):
     )
     # Whether the approved item plays in its area's default loop (when nothing is scheduled).
     in_default_loop: Mapped[bool] = mapped_column(default=True)
+    # Which obligation it meets: the period of a regular item ("2026-11", "2026-Q4", "2026"),
+    # or the case and stage (0-based) of a staged or ad hoc item.
+    period: Mapped[str] = mapped_column(String(16), default="")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("disclosure_cases.id"), index=True)
+    stage: Mapped[int | None] = mapped_column()
+    # While approved, "area:item:period" or "area:case:stage" (null otherwise): unique, so
+    # two approvals of one obligation cannot both succeed, on any backend.
+    slot: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # 先党内、后党外: before this moment only internal screens and members see it.
+    public_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # 更正: this disclosure corrects an approved one, which it replaces on approval.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("disclosures.id"), index=True)
+    correction_reason: Mapped[str] = mapped_column(String(500), default="")
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdraw_reason: Mapped[str] = mapped_column(String(500), default="")
 
     area: Mapped[Area] = relationship(lazy="joined")
     catalogue_item: Mapped[CatalogueItem] = relationship(lazy="joined")
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(lazy="joined", foreign_keys=[author_id])
+    case: Mapped[DisclosureCase | None] = relationship()
+    corrects: Mapped[Disclosure | None] = relationship(remote_side=[id], foreign_keys=[corrects_id])
     versions: Mapped[list[DisclosureVersion]] = relationship(
         back_populates="disclosure",
         order_by="DisclosureVersion.number",
@@ -88,6 +107,8 @@ class DisclosureVersion(Base):
     body_source: Mapped[str] = mapped_column(Text, default="")  # Markdown as typed
     body_html: Mapped[str] = mapped_column(Text, default="")  # sanitised HTML
     table: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"columns": [], "rows": [[]]}
+    # [{"sha256": ..., "name": ...}] in the order shown (server.domain.attachments)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
