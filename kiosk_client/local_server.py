@@ -16,7 +16,6 @@ import html
 import json
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -26,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import signage_layouts
-from kiosk_client.protocol import AUDIO_PATH, BOARDS_PATH, RECEIPTS_PATH
+from kiosk_client.protocol import AUDIO_PATH, BOARDS_PATH, FILES_PATH, RECEIPTS_PATH
 from kiosk_client.receipts import MAX_BODY_BYTES, InvalidReceipts, Receipt, parse_receipts
 from kiosk_client.storage import AssetCache, is_sha256
 from kiosk_client.sync import Snapshot
@@ -83,6 +82,28 @@ def etag_matches(header: str | None, etag: str) -> bool:
         return False
     candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
     return "*" in candidates or etag in candidates
+
+
+UNSATISFIABLE = (-1, -1)
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one byte range a request asks for (a video seeks with these), as (first, last);
+    None for the whole file (no header, or one this server does not take: several ranges
+    or another unit), UNSATISFIABLE for a range beyond the file."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, dash, last = header[6:].strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (last and not last.isdigit()):
+        return None
+    if not first:  # the last N bytes
+        length = int(last)
+        return (max(size - length, 0), size - 1) if length > 0 and size > 0 else UNSATISFIABLE
+    start = int(first)
+    if start >= size:
+        return UNSATISFIABLE
+    end = min(int(last), size - 1) if last else size - 1
+    return (start, end) if end >= start else None
 
 
 class PlayerServer(ThreadingHTTPServer):
@@ -181,6 +202,11 @@ class PlayerHandler(BaseHTTPRequestHandler):
         elif path.startswith(AUDIO_PATH):
             allowed = snapshot.audio_contents if snapshot is not None else frozenset()
             self._content(allowed, path.removeprefix(AUDIO_PATH), "audio/ogg", send_body)
+        elif path.startswith(FILES_PATH):
+            files = snapshot.files if snapshot is not None else {}
+            sha256 = path.removeprefix(FILES_PATH)
+            listed = files.get(sha256)
+            self._content(frozenset(files), sha256, listed.type if listed else "", send_body)
         elif path == "/favicon.ico":
             # Browsers ask for it on their own; an empty answer keeps their console clean.
             self._send(HTTPStatus.NO_CONTENT, b"", None, False, {"Cache-Control": "max-age=86400"})
@@ -262,15 +288,33 @@ class PlayerHandler(BaseHTTPRequestHandler):
             )
             return
         with fh:
-            self.send_response(HTTPStatus.OK)
+            size = os.fstat(fh.fileno()).st_size
+            span = byte_range(self.headers.get("Range"), size)
+            if span == UNSATISFIABLE:
+                self._send(
+                    HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b"", None, False, {"Content-Range": f"bytes */{size}"}
+                )
+                return
+            start, end = span if span is not None else (0, size - 1)
+            self.send_response(HTTPStatus.PARTIAL_CONTENT if span is not None else HTTPStatus.OK)
             self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(os.fstat(fh.fileno()).st_size))
+            self.send_header("Content-Length", str(end - start + 1))
+            self.send_header("Accept-Ranges", "bytes")
+            if span is not None:
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             self.send_header("X-Content-Type-Options", "nosniff")
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             if send_body:
-                shutil.copyfileobj(fh, self.wfile)
+                fh.seek(start)
+                remaining = end - start + 1
+                while remaining > 0:
+                    chunk = fh.read(min(64 * 1024, remaining))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    remaining -= len(chunk)
 
     def _receipts(self) -> None:
         """POST {"receipts": [...]}: 200 once they are on disk, 4xx for what is not."""

@@ -21,6 +21,8 @@ API = "/api/v1/device"
 BOARDS_PATH = f"{API}/boards/"
 # Where a board's read-aloud audio lives, by its sha256; likewise exactly this.
 AUDIO_PATH = f"{API}/audio/"
+# Where an attachment file (photo, PDF page image, video) lives, by its sha256; likewise.
+FILES_PATH = f"{API}/files/"
 RECEIPTS_PATH = f"{API}/receipts"
 USER_AGENT = "sunwall-kiosk/0.1"
 # (connect, read) seconds: short enough that a dead link is noticed, long enough for 3G.
@@ -138,6 +140,10 @@ class DeviceClient:
     def audio(self, sha256: str) -> Iterator[bytes]:
         """A board's read-aloud audio, by its sha256, streamed; like `board`."""
         return self._content(AUDIO_PATH, sha256, "audio")
+
+    def file(self, sha256: str) -> Iterator[bytes]:
+        """An attachment file of a board, by its sha256, streamed; like `board`."""
+        return self._content(FILES_PATH, sha256, "file")
 
     def _content(self, prefix: str, sha256: str, what: str) -> Iterator[bytes]:
         resp = self._get(f"{self.server}{prefix}{quote(sha256)}", stream=True)

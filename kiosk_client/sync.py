@@ -26,6 +26,7 @@ import signage_layouts
 from kiosk_client.protocol import (
     AUDIO_PATH,
     BOARDS_PATH,
+    FILES_PATH,
     CredentialRevoked,
     DeviceClient,
     ProtocolError,
@@ -34,6 +35,9 @@ from kiosk_client.storage import CorruptDownload, DataDir, is_sha256
 
 log = logging.getLogger("kiosk.sync")
 SYNC_INTERVAL = 60.0
+# The kinds of attachment file a board may list, and the largest one (a video).
+FILE_TYPES = frozenset({"image/jpeg", "image/png", "video/mp4"})
+MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,16 @@ class Board:
     kind: str
     sha256: str
     audio: str | None = None
+    files: tuple[BoardFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class BoardFile:
+    """An attachment file a board shows: a photo, a PDF page image or a video."""
+
+    sha256: str
+    size: int
+    type: str
 
 
 @dataclass(frozen=True)
@@ -94,9 +108,16 @@ class Snapshot:
         return frozenset(b.audio for b in self.boards.values() if b.audio is not None)
 
     @property
+    def files(self) -> dict[str, BoardFile]:
+        """The boards' attachment files by sha256 (what the local server may serve as files)."""
+        return {f.sha256: f for b in self.boards.values() for f in b.files}
+
+    @property
     def contents(self) -> frozenset[str]:
-        """Every sha256 the snapshot needs in the cache: assets, boards and their audio."""
-        return self.board_contents | self.audio_contents | {a.sha256 for a in self.assets.values()}
+        """Every sha256 the snapshot needs in the cache: assets, boards, their audio and files."""
+        return (
+            self.board_contents | self.audio_contents | set(self.files) | {a.sha256 for a in self.assets.values()}
+        )
 
     @property
     def next_change_at(self) -> dt.datetime | None:
@@ -195,7 +216,32 @@ def _board(entry: Any) -> Board:
     qr_url = entry.get("qr_url")
     if qr_url is not None and not isinstance(qr_url, str):
         raise ValueError(f"board {board_id}: qr_url is not a string")
-    return Board(id=board_id, kind=kind, sha256=sha256, audio=_audio(board_id, entry.get("audio")))
+    return Board(
+        id=board_id, kind=kind, sha256=sha256, audio=_audio(board_id, entry.get("audio")),
+        files=_files(board_id, entry.get("files")),
+    )
+
+
+def _files(board_id: str, value: Any) -> tuple[BoardFile, ...]:
+    """A board's attachment files, once each is {content, href, size, type} as the player needs."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueError(f"board {board_id}: files is not a list")
+    out = []
+    for entry in value:
+        if not isinstance(entry, dict) or not is_sha256(entry.get("content")):
+            raise ValueError(f"board {board_id}: a file's content is not a sha256")
+        sha256 = str(entry["content"])
+        if entry.get("href") != FILES_PATH + sha256:
+            raise ValueError(f"board {board_id}: file href {entry.get('href')!r} is not {FILES_PATH}<content>")
+        size, kind = entry.get("size"), entry.get("type")
+        if not _is_int(size) or not 0 < size <= MAX_FILE_BYTES:
+            raise ValueError(f"board {board_id}: file {sha256[:12]} has a bad size {size!r}")
+        if kind not in FILE_TYPES:
+            raise ValueError(f"board {board_id}: file {sha256[:12]} has a type {kind!r} a screen does not show")
+        out.append(BoardFile(sha256=sha256, size=size, type=str(kind)))
+    return tuple(out)
 
 
 def _audio(board_id: str, value: Any) -> str | None:
@@ -362,6 +408,10 @@ class Syncer:
             cache.put(sha, None, self.client.board(sha))
         for sha in sorted(sha for sha in snapshot.audio_contents if not cache.has(sha)):
             cache.put(sha, None, self.client.audio(sha))
+        for file in sorted(snapshot.files.values(), key=lambda f: f.sha256):
+            if not cache.has(file.sha256):
+                log.info("downloading file %s (%d bytes)", file.sha256[:12], file.size)
+                cache.put(file.sha256, file.size, self.client.file(file.sha256))
 
 
 def utc_now() -> dt.datetime:

@@ -147,6 +147,8 @@ def _register_template_helpers(app: Flask) -> None:
     def cn_period(start: Any, end: Any) -> str:
         return dates.cn_period(start, end, zone())
 
+    app.template_filter("period_label")(dates.period_label)
+
     @app.context_processor
     def _ui_helpers() -> dict[str, Any]:
         from flask_babel import get_locale
@@ -176,8 +178,9 @@ def _register_template_helpers(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            # media: read-aloud audio, fetched with the screen's key and played from a blob
+            # img and media: attachments and read-aloud audio, which the browser-only player
+            # fetches with the screen's key and shows from a blob
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
             "media-src 'self' blob:; "
             "script-src 'self'; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'",
         )

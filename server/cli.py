@@ -268,5 +268,65 @@ def kiosk(server_url: str, code: str | None, data_dir: str | None, port: int) ->
     sys.exit(agent_main(server_url, code, data_dir, port))
 
 
+
+@main.group()
+def archive() -> None:
+    """The disclosure archive: check its hash chains, export an area for an inspector."""
+
+
+@archive.command("verify")
+@click.option("--area", "area_id", type=int, default=None, help="Only this area's chain (default: every area).")
+def archive_verify(area_id: int | None) -> None:
+    """Check the archive: exit 0 with a summary when intact, else exit 1 with one line per
+    problem (edited, moved or deleted entry, broken link). For cron (docs/archive.md)."""
+    from server.domain import archive as archives
+    from server.extensions import session_scope
+
+    app = _app()
+    with app.app_context(), session_scope() as session:
+        problems, chains = archives.verify_with_summary(session, area_id)
+    if problems:
+        for problem in problems:
+            click.echo(problem.line())
+        sys.exit(1)
+    total = sum(c.entries for c in chains)
+    click.echo(f"archive intact: {len(chains)} area(s), {total} entries")
+    for c in chains:
+        click.echo(f"  area {c.area_id} {c.area_name}: {c.entries} entries, head {c.head}")
+
+
+CONSOLE_EXPORT_LIMIT = 5000  # entries per ZIP from the console (the web allows fewer: it waits on the PDFs)
+
+
+@archive.command("export")
+@click.option("--area", "area_id", type=int, required=True, help="The area whose chain is exported.")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, included.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The ZIP file to write.")
+def archive_export(area_id: int, first, last, out: str) -> None:
+    """Write an inspector's ZIP of one area's archive for a period (days in the township's
+    zone): the entries, the chain, the boards as PDFs and a standalone verify.py."""
+    from server.clock import now
+    from server.domain import archive as archives
+    from server.domain.errors import DomainError
+    from server.extensions import session_scope
+
+    app = _app()
+    config = app.config
+    with app.app_context():
+        try:
+            with session_scope(write=True) as session:
+                made = archives.export_zip(
+                    session, None, area_id, first.date(), last.date(), now(),
+                    public_url=config["PUBLIC_URL"], secret=config["SECRET_KEY"].encode(), timezone=config["TIMEZONE"],
+                    limit=CONSOLE_EXPORT_LIMIT,
+                )
+        except DomainError as err:
+            raise click.ClickException(err.message) from None
+    with open(out, "wb") as handle:
+        handle.write(made.data)
+    click.echo(f"wrote {out}: {made.entries} entries; check it with: python3 verify.py {os.path.basename(out)}")
+
+
 if __name__ == "__main__":
     main()

@@ -29,6 +29,7 @@ from server.models import (
     TargetKind,
     User,
 )
+from signage_layouts import dates
 
 DEMO_PASSWORD = "sunwall-demo"
 TOWNSHIP = "清河镇"
@@ -51,8 +52,9 @@ def is_seeded(session: Session) -> bool:
     return (session.scalar(select(func.count(Area.id))) or 0) > 0
 
 
-def _item(session: Session, title: str) -> CatalogueItem:
-    return session.scalars(select(CatalogueItem).where(CatalogueItem.title == title)).one()
+def _item(session: Session, area: Area, title: str) -> CatalogueItem:
+    """The item of that title in the catalogue of the area's kind."""
+    return next(i for i in catalogue.items_for(session, area) if i.title == title)
 
 
 def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
@@ -62,6 +64,10 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
     villages = [areas.create_area(session, n, AreaKind.village, town) for n in VILLAGES]
     community = areas.create_area(session, COMMUNITY, AreaKind.community, town)
     catalogue.seed_catalogue(session)
+    # The catalogue has been in use for six weeks: last month's items are owed by now.
+    for item in session.scalars(select(CatalogueItem)):
+        item.created_at = now - dt.timedelta(days=45)
+    zone = dates.DEFAULT_ZONE
 
     people = {
         name: users.create_user(
@@ -95,23 +101,27 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
     made = []
 
     def publish(area: Area, item: str, title: str, body: str = "", table: dict | None = None,
-                days: int | None = 30) -> None:
+                days: int | None = 30, period: str = "", case: int | str | None = None, stage: int | None = None,
+                ) -> Any:
         data = DraftInput(
-            area_id=area.id, catalogue_item_id=_item(session, item).id, title=title,
+            area_id=area.id, catalogue_item_id=_item(session, area, item).id, title=title,
             valid_from=start, valid_to=(now + dt.timedelta(days=days)) if days else None,
             kind=DisclosureKind.table if table else DisclosureKind.notice, body=body, table=table,
+            period=period, stage=stage, case_id=case if isinstance(case, int) else None,
+            case_title=case if isinstance(case, str) else "", case_opened_on=dates.local_day(start, zone),
         )
         d = disclosures.create_draft(session, editor, data, start)
         disclosures.submit(session, editor, d.id, start)
-        disclosures.approve(session, reviewer, d.id, start + dt.timedelta(hours=2), "同意公开")
+        disclosures.approve(session, reviewer, d.id, start + dt.timedelta(hours=2), "同意公开", zone=zone)
         made.append(d)
+        return d
 
     for area in [*villages, community]:
         publish(area, "主题党日活动安排", f"{area.name}11月主题党日活动安排",
-                f"## 活动主题\n\n学习贯彻党的二十届四中全会精神。\n\n## 时间地点\n\n- 时间：11月28日上午9:00\n- 地点：{area.name}党群服务中心二楼会议室\n\n请全体党员**准时参加**，因故不能参加的请提前向支部书记请假。")
+                f"## 活动主题\n\n学习贯彻党的二十届四中全会精神。\n\n## 时间地点\n\n- 时间：11月28日上午9:00\n- 地点：{area.name}党群服务中心二楼会议室\n\n请全体党员**准时参加**，因故不能参加的请提前向支部书记请假。", period="2026-11")
     east, west, south = villages[0], villages[1], villages[2]
     publish(town, "便民服务事项与办事指南", "清河镇便民服务中心办事指南",
-            "## 可办理事项\n\n- 城乡居民医保参保登记\n- 高龄津贴申请\n- 农村危房改造申请\n\n**办公时间**：工作日 8:30–12:00，14:30–17:30。\n\n咨询电话：0571-8888 1234", days=None)
+            "## 可办理事项\n\n- 城乡居民医保参保登记\n- 高龄津贴申请\n- 农村危房改造申请\n\n**办公时间**：工作日 8:30–12:00，14:30–17:30。\n\n咨询电话：0571-8888 1234", days=None, period="2026")
     publish(east, "党费收缴情况", "东山村党支部2026年第三季度党费收缴情况",
             "按照《中国共产党党费收缴、使用和管理的规定》，现将本季度党费收缴情况公示如下。",
             {"columns": ["姓名", "月均应交（元）", "7月", "8月", "9月", "合计（元）"],
@@ -119,7 +129,7 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
                       ["李春梅", "5.00", "5.00", "5.00", "5.00", "15.00"],
                       ["王建军", "20.00", "20.00", "20.00", "20.00", "60.00"],
                       ["赵玉珍", "0.20", "0.20", "0.20", "0.20", "0.60"],
-                      ["陈立新", "12.50", "12.50", "12.50", "12.50", "37.50"]]})
+                      ["陈立新", "12.50", "12.50", "12.50", "12.50", "37.50"]]}, period="2026-Q3")
     publish(east, "村级财务收支明细", "东山村2026年10月财务收支明细",
             "本月收支已经村务监督委员会审核。",
             {"columns": ["日期", "摘要", "收入（元）", "支出（元）", "经手人"],
@@ -127,23 +137,42 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
                       ["10-12", "村道路灯维修", "", "3,260.00", "张国华"],
                       ["10-20", "集体鱼塘承包费", "12,000.00", "", "会计"],
                       ["10-25", "环境卫生保洁劳务", "", "4,800.00", "李春梅"],
-                      ["10-31", "办公用品", "", "586.50", "会计"]]})
+                      ["10-31", "办公用品", "", "586.50", "会计"]]}, period="2026-10")
     publish(west, "惠民补贴与困难救助名单", "西岭村2026年度困难群众临时救助名单公示",
             "公示期 7 天。如有异议，请向村务监督委员会或镇民政办反映。",
             {"columns": ["姓名", "身份证号", "联系电话", "救助事由", "金额（元）"],
              "rows": [["孙福来", "330122195603121234", "13812345678", "因病致困", "2,000"],
                       ["周桂英", "33012219480215002X", "13967781234", "独居老人冬季取暖", "800"],
-                      ["吴小军", "330122198809301215", "15857123456", "意外伤残", "3,000"]]}, days=7)
+                      ["吴小军", "330122198809301215", "15857123456", "意外伤残", "3,000"]],
+             "masked": [1, 2]}, days=7)
     publish(east, "预备党员转正", "关于刘海燕同志预备党员转正的党内公示",
             "刘海燕同志预备期满，支部拟于12月5日召开党员大会讨论其转正申请。党员如有意见，请于12月4日前向支部反映。")
     publish(east, "村干部任免与分工", "东山村“两委”班子成员分工调整",
             "## 分工\n\n| 姓名 | 职务 | 分管工作 |\n| --- | --- | --- |\n| 张国华 | 党支部书记、村委会主任 | 全面工作 |\n| 李春梅 | 支部委员 | 妇联、计生、党建 |\n| 王建军 | 村委委员 | 农业、水利、安全生产 |")
     publish(south, "大额经费开支", "南湾村文化礼堂修缮工程经费支出公开",
             "经村民代表会议表决通过，文化礼堂修缮工程总投资 **18.6 万元**，已完成竣工验收。\n\n- 施工单位：青山县某建筑公司\n- 资金来源：上级补助 12 万元，村集体 6.6 万元")
-    publish(west, "“四议两公开”决策事项", "西岭村关于实施高标准农田建设的决议公开",
+    # A decision disclosed at every stage of 四议两公开: the earlier stages' notices have
+    # ended their posting periods; the resolution is on the screens now.
+    earlier = [
+        ("西岭村党支部关于实施高标准农田建设的提议", "党支部会议提议实施 320 亩高标准农田建设项目（10月9日）。"),
+        ("西岭村“两委”联席会议商议高标准农田建设", "“两委”联席会议商议并完善了实施方案（10月12日）。"),
+        ("西岭村党员大会审议高标准农田建设方案", "党员大会审议通过实施方案，应到党员 36 人，实到 33 人（10月16日）。"),
+        ("西岭村村民代表会议决议高标准农田建设", "村民代表会议表决，到会代表 41 人，同意 39 人（10月20日）。"),
+    ]
+    case: int | str = "西岭村高标准农田建设项目"
+    for stage, (title, text) in enumerate(earlier):
+        d = publish(west, "“四议两公开”决策事项", title, text, days=-2, case=case, stage=stage)
+        case = d.case_id
+    publish(west, "“四议两公开”决策事项", "西岭村关于实施高标准农田建设的决议公开", case=case, stage=4, body=
             "## 决策过程\n\n1. 党支部提议（10月9日）\n2. “两委”会议商议（10月12日）\n3. 党员大会审议（10月16日）\n4. 村民代表会议决议（10月20日）\n\n## 决议结果\n\n同意实施 320 亩高标准农田建设项目，到会代表 41 人，同意 39 人。")
-    publish(town, "村干部廉洁履职承诺", "清河镇村干部廉洁履职“十不准”",
-            "- 不准违规决策\n- 不准虚报冒领惠农资金\n- 不准优亲厚友\n- 不准收受礼金\n\n监督举报电话：12388", days=None)
+    publish(town, "廉洁从政规定与监督举报方式", "清河镇村干部廉洁履职“十不准”",
+            "- 不准违规决策\n- 不准虚报冒领惠农资金\n- 不准优亲厚友\n- 不准收受礼金\n\n监督举报电话：12388", days=None, period="2026")
+    # A member's development, disclosed inside the party first (5 days), then to everyone.
+    publish(east, "发展党员各阶段公示", "关于确定陈晓东同志为入党积极分子的公示",
+            "经党员推荐、支部委员会研究，拟确定陈晓东同志为入党积极分子。\n\n公示期内如有意见，请向党支部或镇党委组织办反映。",
+            case="发展党员——陈晓东", stage=0)
+    publish(east, "“三会一课”开展情况", "东山村党支部2026年第三季度“三会一课”开展情况",
+            "- 支部党员大会 1 次（9月26日），学习党纪学习教育材料\n- 支委会 3 次\n- 党小组会 6 次\n- 书记讲党课 1 次：《做新时代合格党员》", period="2026-Q3")
     session.flush()
 
     _schedule(session, people["scheduler"], town, made, screens, now)

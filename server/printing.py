@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from flask import Response, current_app
 
+from server.blobs import BlobStore
 from server.clock import now
 from server.domain import printing
 from server.extensions import db_session
@@ -29,6 +30,7 @@ def board_response(
     printed = printing.board_pdf(
         db_session(), user, disclosure_id, size, now(),
         public_url=config["PUBLIC_URL"], secret=config["SECRET_KEY"].encode(), timezone=config["TIMEZONE"],
+        blobs=BlobStore.of(config),
     )
     response = Response(printed.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(

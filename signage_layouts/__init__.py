@@ -103,6 +103,7 @@ def sandbox(*folders: str) -> SandboxedEnvironment:
     env.filters["cn_date"] = dates.cn_date
     env.filters["cn_period"] = dates.cn_period
     env.filters["cn_datetime"] = dates.cn_datetime
+    env.filters["period_label"] = dates.period_label
     return env
 
 
@@ -191,9 +192,14 @@ def layout_for(device_kind: str, orientation: str) -> str:
 QR_SLOT = '<div class="qr-slot" aria-label="二维码"></div>'
 
 
+# What a disclosure board may say besides its content; data made before these existed
+# (and sample boards) leave them out.
+DISCLOSURE_EXTRAS: dict[str, Any] = {"period": "", "stage": "", "case": "", "public_from": None, "correction": None}
+
+
 @lru_cache(maxsize=2048)
 def _board_shell(kind: str, fields_json: str) -> str:
-    fields = json.loads(fields_json)
+    fields = {**DISCLOSURE_EXTRAS, **json.loads(fields_json)}
     if fields.get("body_html"):
         # Already sanitised by the server (nh3); mark it so autoescape keeps the tags.
         fields["body_html"] = Markup(fields["body_html"])

@@ -36,7 +36,10 @@ def to_local(value: Moment, zone: str) -> dt.datetime:
     return moment.astimezone(zone_info(zone))
 
 
-def local_day(value: Moment, zone: str) -> dt.date:
+def local_day(value: Moment | dt.date, zone: str) -> dt.date:
+    """The township's day of an instant; a day (a due date, an event's day) is already one."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
     return to_local(value, zone).date()
 
 
@@ -82,7 +85,23 @@ def cn_period(start: Moment | None, end: Moment | None, zone: str) -> str:
     return f"{cn_date(start, zone)} 至 {_cn(last_day(end, zone))}"
 
 
-def admin_date(value: Moment | None, zone: str) -> str:
+_QUARTERS = "一二三四"
+
+
+def period_label(code: str) -> str:
+    """A disclosure period (server.domain.periods) as people say it: 2026年11月,
+    2026年第四季度, 2026年度; anything else as written."""
+    parts = code.split("-")
+    if len(parts) == 2 and parts[1].startswith("Q") and parts[1][1:] in ("1", "2", "3", "4"):
+        return f"{parts[0]}年第{_QUARTERS[int(parts[1][1:]) - 1]}季度"
+    if len(parts) == 2 and parts[1].isdigit():
+        return f"{parts[0]}年{int(parts[1])}月"
+    if code.isdigit() and len(code) == 4:
+        return f"{code}年度"
+    return code
+
+
+def admin_date(value: Moment | dt.date | None, zone: str) -> str:
     """Admin tables: 2026-11-20."""
     return local_day(value, zone).isoformat() if value else ""
 

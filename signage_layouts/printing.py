@@ -16,7 +16,7 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from signage_layouts import ROOT, qr_svg, sandbox, theme_style
+from signage_layouts import DISCLOSURE_EXTRAS, ROOT, qr_svg, sandbox, theme_style
 
 PRINT_DIR = ROOT / "print"
 # Sheet → (width, height) in millimetres, portrait, and how much larger than A4 it prints.
@@ -45,7 +45,7 @@ def render_print_board(data: dict[str, Any], size: str, theme: dict[str, Any], q
     scale = theme.get("scale")
     type_factor = factor * (scale if isinstance(scale, (int, float)) and 0.5 <= scale <= 2 else 1.0)
     internal = data.get("scope") == "internal"
-    fields = dict(data)
+    fields = {**DISCLOSURE_EXTRAS, **data}
     if fields.get("body_html"):
         # Already sanitised by the server (nh3); mark it so autoescape keeps the tags.
         fields["body_html"] = Markup(fields["body_html"])

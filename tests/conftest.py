@@ -122,6 +122,12 @@ class World:
     handler: Any
     supervisor: Any
     admin: Any
+    items: dict[Any, Any]
+
+    def item_for(self, area: Any, item: Any) -> Any:
+        """The item of the same title in the catalogue of `area`'s organisation type
+        (a township office drafts from the township catalogue, a village from the village one)."""
+        return self.items.get((area.kind, item.title), item)
 
 
 @pytest.fixture
@@ -144,12 +150,15 @@ def make_world():
         b = areas.create_area(session, "乙村", AreaKind.village, town)
         site_a = areas.create_site(session, a, "甲村党群服务中心")
         site_b = areas.create_site(session, b, "乙村党群服务中心")
-        cat = CatalogueCategory(name="财务与党费", position=0)
-        session.add(cat)
-        pub = CatalogueItem(category=cat, title="村级财务收支明细", scope=Scope.public)
-        internal = CatalogueItem(category=cat, title="预备党员转正", scope=Scope.internal)
-        session.add_all([pub, internal])
+        items = {}
+        for kind in (AreaKind.village, AreaKind.township):
+            cat = CatalogueCategory(name="财务与党费", position=0, org_kind=kind)
+            session.add(cat)
+            for title, scope in (("村级财务收支明细", Scope.public), ("预备党员转正", Scope.internal)):
+                items[(kind, title)] = CatalogueItem(category=cat, title=title, scope=scope)
+        session.add_all(items.values())
         session.flush()
+        pub, internal = items[(AreaKind.village, "村级财务收支明细")], items[(AreaKind.village, "预备党员转正")]
 
         def person(name: str, role: Role, area: Any) -> Any:
             return users.create_user(
@@ -175,6 +184,7 @@ def make_world():
             handler=person("handler", Role.handler, town),
             supervisor=person("supervisor", Role.supervisor, town),
             admin=person("admin", Role.admin, town),
+            items=items,
         )
 
     return build

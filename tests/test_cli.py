@@ -81,7 +81,7 @@ def test_demo_township_is_realistic(demo_db):
             assert (DeviceKind.signage, Orientation.landscape) in combos
             assert any(k is DeviceKind.kiosk for k, _ in combos)
         assert any(d.internal for d in devices)
-        assert s.scalar(select(func.count(CatalogueCategory.id))) == 7
+        assert s.scalar(select(func.count(CatalogueCategory.id)).where(CatalogueCategory.org_kind == AreaKind.village)) == 7
         assert s.scalar(select(func.count(CatalogueItem.id))) >= 12
         approved = list(s.scalars(select(Disclosure).where(Disclosure.status == DisclosureStatus.approved)))
         assert len(approved) >= 20
@@ -147,7 +147,7 @@ def test_init_asks_creates_the_admin_and_catalogue_once(run, tmp_path, monkeypat
         admin = s.scalars(select(User)).one()
         assert admin.must_change_password and admin.display_name == "周建国"
         assert [(g.role.value, g.area.name, g.area.kind) for g in admin.grants] == [("admin", "清河镇", AreaKind.township)]
-        assert s.scalar(select(func.count(CatalogueCategory.id))) == 7
+        assert s.scalar(select(func.count(CatalogueCategory.id)).where(CatalogueCategory.org_kind == AreaKind.village)) == 7
         items = s.scalar(select(func.count(CatalogueItem.id)))
     again = run("init")
     assert again.exit_code == 0 and "nothing changed" in again.output and "Admin" not in again.output
@@ -192,9 +192,10 @@ def test_init_refuses_a_weak_password_or_a_village_root_from_the_environment(run
 
 
 def test_demo_and_init_share_one_catalogue(demo_db):
-    from server.domain.catalogue import STARTING_CATALOGUE
+    from server.domain.starting_catalogue import STARTING_CATALOGUE, starting_titles
 
     engine, _ = demo_db
     with engine.connect() as conn:
-        titles = set(conn.execute(select(CatalogueItem.title)).scalars())
-    assert titles == {title for _, items in STARTING_CATALOGUE for title, *_ in items}
+        rows = conn.execute(select(CatalogueCategory.org_kind, CatalogueItem.title).join(CatalogueItem.category))
+        titles = {(kind, title) for kind, title in rows}
+    assert titles == {(kind, title) for kind in STARTING_CATALOGUE for title in starting_titles(kind)}

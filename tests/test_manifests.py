@@ -24,7 +24,7 @@ def build(session, device, now, public_url="http://s.test", secret=SECRET, zone=
 def publish(session, w, area, item, title, now):
     d = disclosures.create_draft(
         session, w.editor,
-        DraftInput(area_id=area.id, catalogue_item_id=item.id, title=title, valid_from=now - dt.timedelta(days=1), body="正文"),
+        DraftInput(area_id=area.id, catalogue_item_id=w.item_for(area, item).id, title=title, valid_from=now - dt.timedelta(days=1), body="正文"),
         now,
     )
     disclosures.submit(session, w.editor, d.id, now)

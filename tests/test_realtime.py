@@ -90,7 +90,7 @@ def test_internal_items_reach_only_internal_screens(live, screens):
     hall = screens("东山村", "大厅信息屏")
     party_room = screens("东山村", "党员活动室屏")
     title = f"党内公示{uuid.uuid4().hex[:6]}"
-    live.publish("东山村", title, "实时推送测试", item="预备党员转正")
+    live.publish("东山村", title, "实时推送测试", item="党员大会决议事项")
     assert party_room.got.wait(5)
     assert title in [b["title"] for b in party_room.manifest()["boards"]]
     assert not hall.got.wait(1.0), "a public screen was nudged for an internal item"

@@ -58,7 +58,7 @@ def w(session, make_world):
 def publish(session, w, area, title, now, internal=False, approve=True):
     d = disclosures.create_draft(
         session, w.editor,
-        DraftInput(area_id=area.id, catalogue_item_id=(w.item_internal if internal else w.item_public).id,
+        DraftInput(area_id=area.id, catalogue_item_id=w.item_for(area, w.item_internal if internal else w.item_public).id,
                    title=title, valid_from=now - dt.timedelta(days=1), body="正文"),
         now,
     )

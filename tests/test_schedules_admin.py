@@ -45,7 +45,7 @@ def town(app, world, clock) -> dict[str, Any]:
         made = {}
         for key, area, title in (("fire", world.town, "全镇防火通知"), ("money", world.village_a, "甲村财务收支"),
                                  ("other", world.village_b, "乙村财务收支")):
-            d = disclosures.create_draft(s, editor, DraftInput(area_id=area.id, catalogue_item_id=world.item_public.id, title=title,
+            d = disclosures.create_draft(s, editor, DraftInput(area_id=area.id, catalogue_item_id=world.item_for(area, world.item_public).id, title=title,
                                                                valid_from=NOW - dt.timedelta(days=1), body="正文"), NOW)
             disclosures.submit(s, editor, d.id, NOW)
             disclosures.approve(s, reviewer, d.id, NOW)

@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 
 from server.cli import main
 from server.clock import FixedClock
+from server.domain import catalogue
 from server.extensions import session_scope
-from server.models import Area, CatalogueItem, Device, Site, User
+from server.models import Area, Device, Site, User
 from tests.conftest import NOW, csrf_from
 
 VILLAGES = ["东山村", "西岭村", "南湾村", "北坡村", "桃园村", "柳树村",
@@ -137,7 +138,7 @@ def test_a_township_sets_itself_up_and_its_screen_shows_an_approved_notice(fresh
     with app.app_context(), session_scope() as s:
         east = s.scalars(select(Area).where(Area.name == "东山村")).one()
         hall = s.scalars(select(Site).where(Site.area_id == east.id)).one()
-        item = s.scalars(select(CatalogueItem).where(CatalogueItem.title == "主题党日活动安排")).one()
+        item = next(i for i in catalogue.items_for(s, east) if i.title == "主题党日活动安排")
         east_id, hall_id, item_id = east.id, hall.id, item.id
 
     # An editor and a reviewer for 东山村, through the admin pages.
@@ -164,7 +165,7 @@ def test_a_township_sets_itself_up_and_its_screen_shows_an_approved_notice(fresh
     editor = {"Authorization": "Bearer " + cli("user", "token", "dongshan_editor").strip()}
     reviewer = {"Authorization": "Bearer " + cli("user", "token", "dongshan_reviewer").strip()}
     draft = client.post("/api/v1/disclosures", headers=editor, json={
-        "area_id": east_id, "catalogue_item_id": item_id, "title": "东山村12月主题党日活动安排",
+        "area_id": east_id, "catalogue_item_id": item_id, "title": "东山村12月主题党日活动安排", "period": "2026-12",
         "body": "## 时间地点\n\n12月1日上午9:00，村党群服务中心二楼。",
         "valid_from": (NOW - dt.timedelta(hours=1)).isoformat(),
     })

@@ -38,9 +38,16 @@ CORRECTIONS = {
     "一齣現": "一出現",
     "賬號": "帳號",
     "迴音壁": "回音壁",  # the echo wall keeps the name of the wall it is named after
+    "迴圈": "循環",  # a video playing in a loop, not a program loop
+    "隻能": "只能",  # 只 "only", not the measure word 隻
+    "隻影響": "只影響",
+    "寫明瞭": "寫明了",  # 写明了: the particle 了, not 瞭
+    "合並單元格": "合併單元格",  # merged cells
 }
 # Whole messages that need other wording than the conversion gives: msgid → msgstr.
-MESSAGES: dict[str, str] = {}
+MESSAGES: dict[str, str] = {
+    "文件": "文件",  # 公开形式: an official document, not a computer file (檔案)
+}
 
 _PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[#0 +-]*\d*(?:\.\d+)?[sdifr%]")
 

@@ -121,11 +121,15 @@ def _rule(path: str) -> str:
 
 from server.api import (  # noqa: E402,F401
     admin,
+    archive,
+    attachments,
     audit,
+    catalogue,
     devices,
     disclosures,
     feedback,
     meta,
+    obligations,
     openapi,
     schedules,
     urgent,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Container
 from flask import current_app, request, send_file, send_from_directory
 
 import signage_layouts
-from server import voice
+from server import blobs, voice
 from server.api import current_actor, endpoint
 from server.api.schemas import (
     DeviceList,
@@ -202,6 +202,19 @@ def audio(sha256: str):
         raise NotFound("没有这段语音。")
     reply = send_file(path, mimetype="audio/ogg", max_age=31536000, etag=sha256, conditional=True)
     reply.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return reply
+
+
+@endpoint("get", "/device/files/{sha256}", summary="An attachment file (photo, PDF page image, video) by the sha256 its manifest lists (immutable)", tag="device protocol", auth="device", responses={404: "not a file of this screen's manifest"})
+def attachment_file(sha256: str):
+    # Only files of the screen's own manifest, like boards: an internal item's photo never
+    # reaches a public screen.
+    stamp = _given(sha256, lambda stamp: stamp.files)
+    if stamp is None:
+        raise NotFound("没有这个文件。")
+    reply = blobs.send(current_app.config, sha256, stamp.files[sha256])
+    if reply is None:
+        raise NotFound("没有这个文件。")
     return reply
 
 

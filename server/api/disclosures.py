@@ -9,6 +9,7 @@ from server.api.schemas import (
     DisclosureOut,
     DisclosureQuery,
     PrintQuery,
+    ReasonIn,
     ReviewIn,
     ReviewOut,
 )
@@ -17,6 +18,7 @@ from server.domain import disclosures
 from server.extensions import db_session
 from server.models import Disclosure, DisclosureKind, Scope
 from server.printing import board_response
+from server.web.forms import local_zone
 
 
 def serialise(d: Disclosure) -> DisclosureOut:
@@ -35,6 +37,16 @@ def serialise(d: Disclosure) -> DisclosureOut:
         table=v.table,
         valid_from=d.valid_from,
         valid_to=d.valid_to,
+        public_from=d.public_from,
+        period=d.period,
+        case_id=d.case_id,
+        stage=d.stage,
+        stage_name=disclosures.stage_name(d),
+        corrects_id=d.corrects_id,
+        correction_reason=d.correction_reason,
+        withdrawn_at=d.withdrawn_at,
+        withdraw_reason=d.withdraw_reason,
+        attachments=list(v.attachments or []),
         author=d.author.username,
         version=v.number,
         content_hash=v.content_hash,
@@ -63,6 +75,12 @@ def _draft(payload: DisclosureIn) -> disclosures.DraftInput:
         body=payload.body,
         table=payload.table.model_dump() if payload.table else None,
         scope=Scope(payload.scope) if payload.scope else None,
+        period=payload.period,
+        case_id=payload.case_id,
+        case_title=payload.case_title,
+        case_opened_on=payload.case_opened_on,
+        stage=payload.stage,
+        attachments=list(payload.attachments),
     )
 
 
@@ -102,7 +120,7 @@ def submit_disclosure(disclosure_id: int):
 def approve_disclosure(disclosure_id: int, payload: ReviewIn):
     session = db_session()
     done = disclosures.approve(
-        session, current_actor(), disclosure_id, now(), payload.comment, payload.content_hash
+        session, current_actor(), disclosure_id, now(), payload.comment, payload.content_hash, local_zone()
     )
     return serialise(done)
 
@@ -117,3 +135,15 @@ def reject_disclosure(disclosure_id: int, payload: ReviewIn):
 @endpoint("get", "/disclosures/{disclosure_id}/print", summary="The approved version as a printed board for the paper 公开栏: a PDF (application/pdf) on A4 or A3, in the area's theme, with a QR code signed for paper", tag="disclosures", query=PrintQuery, responses={404: "missing or outside the caller's areas", 409: "not approved, or its posting period has ended"})
 def print_disclosure(disclosure_id: int, query: PrintQuery):
     return board_response(current_actor(), disclosure_id, query.size)
+
+
+@endpoint("post", "/disclosures/{disclosure_id}/withdraw", summary="Take an approved item off every screen and page before its posting period ends (reviewers; a reason is recorded and archived)", tag="disclosures", body=ReasonIn, response=DisclosureOut, responses={403: "not a reviewer of its area", 409: "not approved", 422: "reason missing"})
+def withdraw_disclosure(disclosure_id: int, payload: ReasonIn):
+    done = disclosures.withdraw(db_session(), current_actor(), disclosure_id, payload.reason, now(), local_zone())
+    return serialise(done)
+
+
+@endpoint("post", "/disclosures/{disclosure_id}/correct", summary="Start a correction (更正) of an approved item: a new draft with its content, which replaces it once approved", tag="disclosures", body=ReasonIn, response=DisclosureOut, status=201, responses={403: "not an editor of its area", 409: "not approved, or a correction is already open", 422: "reason missing"})
+def correct_disclosure(disclosure_id: int, payload: ReasonIn):
+    made = disclosures.open_correction(db_session(), current_actor(), disclosure_id, payload.reason, now())
+    return serialise(made)

@@ -41,6 +41,10 @@ class ErrorOut(BaseModel):
 class TableIn(Strict):
     columns: list[Annotated[str, Field(max_length=60)]] = Field(min_length=1, max_length=12)
     rows: list[Annotated[list[Cell], Field(max_length=12)]] = Field(max_length=500)
+    masked: list[Annotated[int, Field(ge=0, le=11)]] = Field(
+        default_factory=list, max_length=12,
+        description="indexes of the columns masked when saved (张三 → 张*, numbers as 138****5678)",
+    )
 
 
 class DisclosureIn(Strict):
@@ -53,6 +57,18 @@ class DisclosureIn(Strict):
     scope: Literal["internal", "public"] | None = None
     valid_from: AwareDatetime
     valid_to: AwareDatetime | None = None
+    period: str = Field(default="", max_length=16, description="regular items: the period met (2026-11, 2026-Q4, 2026)")
+    case_id: DatabaseId | None = Field(default=None, description="staged and ad hoc items: the case disclosed")
+    case_title: str = Field(default="", max_length=120, description="or a new case opened by this draft")
+    case_opened_on: dt.date | None = Field(default=None, description="the new case's day (its event or start)")
+    stage: int | None = Field(default=None, ge=0, le=7, description="staged items: the stage (0-based, in order)")
+    attachments: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] = Field(
+        default_factory=list, max_length=12, description="sha256 of uploaded attachments, in the order shown",
+    )
+
+
+class ReasonIn(Strict):
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class ReviewIn(Strict):
@@ -83,6 +99,16 @@ class DisclosureOut(BaseModel):
     table: dict[str, Any] | None
     valid_from: dt.datetime
     valid_to: dt.datetime | None
+    public_from: dt.datetime | None = Field(description="先党内、后党外: internal only before this moment")
+    period: str
+    case_id: int | None
+    stage: int | None
+    stage_name: str
+    corrects_id: int | None = Field(description="the item this one corrects (更正)")
+    correction_reason: str
+    withdrawn_at: dt.datetime | None
+    withdraw_reason: str
+    attachments: list[dict[str, Any]]
     author: str
     version: int
     content_hash: str
@@ -168,25 +194,6 @@ class MeOut(BaseModel):
     username: str
     display_name: str
     roles: list[dict[str, Any]]
-
-
-class CatalogueItemOut(BaseModel):
-    id: int
-    title: str
-    scope: str
-    timing: str
-    period: str
-    deadline_days: int
-
-
-class CategoryOut(BaseModel):
-    id: int
-    name: str
-    items: list[CatalogueItemOut]
-
-
-class CatalogueOut(BaseModel):
-    categories: list[CategoryOut]
 
 
 class AssetOut(BaseModel):
@@ -438,3 +445,41 @@ class ThemeOut(BaseModel):
     header: str
     scale: float
     emblem: str | None = Field(description="PNG data URL, or null")
+
+
+class ObligationQuery(Strict):
+    area_id: DatabaseId | None = Field(default=None, description="only this area and below it")
+    state: Literal["overdue", "due", "met"] | None = Field(default=None, description="only obligations in this state")
+
+
+class ObligationOut(BaseModel):
+    area_id: int
+    area: str
+    item_id: int
+    item: str
+    category: str
+    timing: str
+    period: str = Field(description="regular items: 2026-11, 2026-Q4 or 2026")
+    case_id: int | None
+    case: str
+    stage: int | None
+    stage_name: str
+    due: dt.date | None = Field(description="the last day to disclose it (township's zone); none for a later stage")
+    state: str = Field(description="overdue, due or met")
+    met_by: int | None = Field(description="the approved disclosure meeting it")
+    met_on: dt.date | None
+    late: bool = Field(description="met after its due date")
+
+
+class ObligationTally(BaseModel):
+    area_id: int
+    area: str
+    overdue: int
+    due: int
+    met: int
+    late: int
+
+
+class ObligationList(BaseModel):
+    tally: list[ObligationTally]
+    items: list[ObligationOut]

@@ -55,6 +55,10 @@ STRINGS: dict[str, str] = {
     "qr_table": N_("扫码看全表\n提意见建议"),
     "qr_echo": N_("扫码提意见\n查看答复"),
     "internal": N_("党内公开"),
+    # TRANSLATORS: the tag of an item shown inside the party first, later to everyone.
+    "internal_first": N_("先党内"),
+    # TRANSLATORS: the tag of a correction (更正) replacing an item shown before.
+    "correction": N_("更正"),
     "urgent": N_("紧急通知"),
     "setup_title": N_("这块屏幕需要重新设置"),
     "setup_hint": N_("播放地址已更换或停用，屏幕已停止更新。\n请联系乡镇管理员，在屏幕上打开新地址。"),

@@ -15,6 +15,7 @@ import markdown
 import nh3
 
 from server.domain.errors import ValidationFailed
+from server.domain.masking import find as find_numbers
 from server.domain.masking import mask_markdown, mask_text
 
 ALLOWED_TAGS = {
@@ -101,7 +102,12 @@ def clean_body(source: str) -> str:
 
 
 def clean_table(table: Any) -> dict[str, list[Any]]:
-    """Validate a {"columns": [...], "rows": [[...]]} table and mask personal numbers."""
+    """Validate a {"columns": [...], "rows": [[...]], "masked": [column indexes]} table.
+
+    Cells of the masked columns are masked here, when saved (`mask_cell`); other cells are
+    kept as written: an unmasked personal number in them stops the submission
+    (server.domain.scanner), which names the cell. `align` is computed: a column of
+    numbers and amounts is right-aligned on boards, phones and paper."""
     if not isinstance(table, dict):
         raise ValidationFailed("表格格式应为 {columns, rows}。", field="table")
     columns, rows = table.get("columns"), table.get("rows")
@@ -110,14 +116,57 @@ def clean_table(table: Any) -> dict[str, list[Any]]:
     if not isinstance(rows, list) or len(rows) > MAX_ROWS:
         raise ValidationFailed(f"表格最多 {MAX_ROWS} 行。", field="table.rows")
     clean_cols = [_cell(c, "table.columns") for c in columns]
+    masked = _masked_columns(table.get("masked"), len(clean_cols))
     clean_rows = []
     for n, row in enumerate(rows, start=1):
         if not isinstance(row, list) or len(row) != len(clean_cols):
             raise ValidationFailed(
                 f"第 {n} 行应有 {len(clean_cols)} 个单元格。", field="table.rows", row=n
             )
-        clean_rows.append([mask_text(_cell(c, "table.rows")) for c in row])
-    return {"columns": clean_cols, "rows": clean_rows}
+        cells = [_cell(c, "table.rows") for c in row]
+        clean_rows.append([mask_cell(c) if i in masked else c for i, c in enumerate(cells)])
+    return {
+        "columns": clean_cols,
+        "rows": clean_rows,
+        "masked": masked,
+        "align": column_alignment(clean_rows, len(clean_cols)),
+    }
+
+
+def _masked_columns(value: Any, width: int) -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(type(i) is int and 0 <= i < width for i in value):
+        raise ValidationFailed(f"要打码的列应是 0–{width - 1} 的列序号。", field="table.masked")
+    return sorted(set(value))
+
+
+def mask_cell(text: str) -> str:
+    """A cell of a masked column: ID, card and mobile numbers masked as everywhere; any
+    other text keeps its first character (张三丰 → 张**), so names and addresses can be
+    masked too. Already-masked text (it has stars) is kept, so saving again changes nothing."""
+    if not text:
+        return text
+    if find_numbers(text):
+        return mask_text(text)
+    if "*" in text:
+        return text
+    return text[0] + "*" * (len(text) - 1) if len(text) > 1 else "*"
+
+
+# A number or amount as people write them in a table: -12, 1,234.50, 85%, ¥800, 3.5‰.
+_AMOUNT = re.compile(r"[-+−]?[¥￥$]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?[%‰]?")
+
+
+def column_alignment(rows: list[list[str]], width: int) -> list[str]:
+    """"right" for a column whose non-empty cells are all numbers or amounts, else "left".
+    Phone, ID and card numbers are not amounts: their columns stay left-aligned."""
+    align = []
+    for i in range(width):
+        filled = [row[i] for row in rows if row[i]]
+        amounts = filled and all(_AMOUNT.fullmatch(c) and not find_numbers(c) for c in filled)
+        align.append("right" if amounts else "left")
+    return align
 
 
 def _cell(value: Any, field: str) -> str:

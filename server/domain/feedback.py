@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
-from server.domain import audit, changes, reach
+from server.domain import audit, changes, disclosures, reach
 from server.domain.access import area_clause, can_act, require, subtree_paths
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 from server.domain.masking import mask_text
@@ -90,7 +90,7 @@ def submit(
     if phone and not (phone.isdigit() and 7 <= len(phone) <= 15):
         raise ValidationFailed(N_("电话号码只能是 7–15 位数字。"), field="phone")
     anonymous = data.anonymous or not (name or phone)
-    internal = (disclosure is not None and disclosure.scope is Scope.internal) or (
+    internal = (disclosure is not None and disclosures.internal_now(disclosure, now)) or (
         device is not None and device.internal
     )
     feedback = Feedback(

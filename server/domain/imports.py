@@ -118,7 +118,8 @@ class Upload:
         return sum(len(rows) for rows in self.rows.values())
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell as text: whole numbers without ".0", dates as YYYY-MM-DD."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -170,15 +171,12 @@ def read_upload(filename: str, data: bytes) -> Upload:
 def _read_xlsx(data: bytes, upload: Upload) -> None:
     import openpyxl  # on use: slow to import, and only an admin's upload needs it
 
-    not_xlsx = Problem("", 0, "文件不是有效的 XLSX 表格，请用 Excel 或 WPS 另存为 .xlsx。")
+    not_xlsx = Problem("", 0, NOT_XLSX)
+    problem = xlsx_problem(data)
+    if problem is not None:
+        upload.problems.append(Problem("", 0, problem))
+        return
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if "xl/workbook.xml" not in archive.namelist():
-                upload.problems.append(not_xlsx)
-                return
-            if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED:
-                upload.problems.append(Problem("", 0, "文件解压后太大，请删去多余的内容后再导入。"))
-                return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it skips
             book = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
@@ -201,7 +199,7 @@ def _read_xlsx(data: bytes, upload: Upload) -> None:
             for cell in cells:
                 if cell.data_type == "f":
                     upload.problems.append(Problem(title, cell.row, f"单元格 {cell.coordinate} 是公式，请复制后“粘贴为数值”再导入。"))
-            lines.append((cells[0].row, [_text(c.value) for c in cells]))
+            lines.append((cells[0].row, [cell_text(c.value) for c in cells]))
         if not lines:
             continue
         header = _header(lines[0][1], kind, upload)
@@ -209,6 +207,31 @@ def _read_xlsx(data: bytes, upload: Upload) -> None:
             _add_rows(kind, lines[1:], header, upload)
     if not found:
         upload.problems.append(Problem("", 0, "找不到“区域”“场所”“用户”工作表，请用下载的模板填写。"))
+
+
+NOT_XLSX = "文件不是有效的 XLSX 表格，请用 Excel 或 WPS 另存为 .xlsx。"
+
+
+def xlsx_problem(data: bytes) -> str | None:
+    """Why these bytes cannot be opened as an XLSX workbook (not a zip holding a workbook,
+    or one that would unpack too big), or None. Checked before openpyxl sees them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if "xl/workbook.xml" not in archive.namelist():
+                return NOT_XLSX
+            if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED:
+                return "文件解压后太大，请删去多余的内容后再导入。"
+    except Exception:  # untrusted bytes: any failure to open means "not a workbook"
+        return NOT_XLSX
+    return None
+
+
+def decode_text(data: bytes) -> str | None:
+    """A text file's contents as Excel and WPS save them (UTF-8 with or without a byte-order
+    mark, or GB18030/GBK), or None when it is neither (or binary)."""
+    if b"\x00" in data:
+        return None
+    return _decode(data)
 
 
 def _decode(data: bytes) -> str | None:
@@ -221,7 +244,7 @@ def _decode(data: bytes) -> str | None:
 
 
 def _read_csv(data: bytes, upload: Upload) -> None:
-    text = _decode(data) if b"\x00" not in data else None
+    text = decode_text(data)
     if text is None:
         upload.problems.append(Problem("", 0, "无法识别文件编码：请把 CSV 保存为 UTF-8 或 GB18030（GBK）编码。"))
         return

@@ -33,8 +33,10 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 
 import signage_layouts
 from server.domain import (
+    attachments,
     chrome,
     content,
+    disclosures,
     feedback,
     qrlinks,
     reach,
@@ -71,11 +73,15 @@ LOOKAHEAD_DAYS = 7
 KIOSK_IDLE_SECONDS = 60
 BOARD_URL = "/api/v1/device/boards/{sha256}"
 AUDIO_URL = "/api/v1/device/audio/{sha256}"
+FILE_URL = "/api/v1/device/files/{sha256}"  # attachments: photos, PDF page images, videos
 ALOUD = ".aloud"  # the loop key suffix of a playlist that signage reads aloud
 
 
-def disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict[str, Any]:
-    """What the board template needs."""
+def disclosure_data(disclosure: Disclosure, version: DisclosureVersion, internal: bool = False) -> dict[str, Any]:
+    """What the board template needs, as an internal (党内) or a public screen shows it: an
+    item that goes first inside the party shows the public its public phase only."""
+    start = disclosures.shown_from(disclosure, internal)
+    corrects = disclosure.corrects
     return {
         "title": version.title,
         "kind": disclosure.kind.value,
@@ -83,10 +89,21 @@ def disclosure_data(disclosure: Disclosure, version: DisclosureVersion) -> dict[
         "area": disclosure.area.name,
         "category": disclosure.catalogue_item.category.name,
         "catalogue_item": disclosure.catalogue_item.title,
-        "valid_from": disclosure.valid_from.isoformat(),
+        "valid_from": start.isoformat(),
         "valid_to": disclosure.valid_to.isoformat() if disclosure.valid_to else None,
+        # 先党内、后党外: on internal screens, when the public phase starts.
+        "public_from": disclosure.public_from.isoformat() if internal and disclosure.public_from else None,
+        "period": disclosure.period,
+        "stage": disclosures.stage_name(disclosure),
+        "case": disclosure.case.title if disclosure.case is not None else "",
+        # 更正: shown as corrected, with the reason and the date of what it corrects.
+        "correction": {
+            "reason": disclosure.correction_reason,
+            "of": corrects.valid_from.isoformat(),
+        } if corrects is not None else None,
         "body_html": version.body_html,
         "table": version.table if disclosure.kind is DisclosureKind.table else None,
+        "media": attachments.version_media(version, disclosure),  # photos, PDF pages, video (by sha256)
     }
 
 
@@ -124,6 +141,7 @@ class Board:
     home: int = 0  # the area it belongs to (its loop is bumped when its audio is made)
     speech: tuple[str, str] | None = field(default=None, repr=False, compare=False)  # (script sha, script)
     audio: tuple[str, float] | None = None  # (sha256 of the read-aloud file, seconds)
+    files: tuple[tuple[str, int, str], ...] = ()  # its attachments' files: (sha256, size, type)
 
 
 @dataclass(frozen=True)
@@ -176,6 +194,7 @@ class Stamp:
     until: dt.datetime
     pages: dict[str, str]  # sha256 → HTML of the boards the screen may fetch
     sounds: frozenset[str] = frozenset()  # sha256 of the read-aloud files it may fetch
+    files: dict[str, str] = field(default_factory=dict)  # sha256 → type of the attachment files it may fetch
 
 
 _AREA_LOOPS: OrderedDict[tuple[Any, ...], AreaLoop] = OrderedDict()
@@ -189,33 +208,39 @@ def _rendered(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     return hashlib.sha256(page.encode("utf-8")).hexdigest(), page
 
 
-def _disclosure_boards(session: Session, ids_query: Any, zone: str, voice: str | None) -> dict[int, tuple[Disclosure, Board]]:
+def _disclosure_boards(
+    session: Session, ids_query: Any, internal: bool, zone: str, voice: str | None,
+) -> dict[int, tuple[Disclosure, Board]]:
     boards: dict[int, tuple[Disclosure, Board]] = {}
     for d in session.scalars(ids_query.options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))):
         version = d.published_version
         if version is None:
             continue
-        data = {**disclosure_data(d, version), "timezone": zone}
+        data = {**disclosure_data(d, version, internal), "timezone": zone}
         sha, page = _rendered(d.kind.value, data)
         _script = _scripter(voice)
         category = d.catalogue_item.category
         boards[d.id] = (d, Board(
             id=f"d{d.id}", kind=d.kind.value, title=version.title, sha256=sha, html=page,
-            valid_from=d.valid_from, valid_to=d.valid_to, qr=("d", d.id),
+            valid_from=disclosures.shown_from(d, internal), valid_to=d.valid_to, qr=("d", d.id),
             names=(data["area"], data["category"], data["catalogue_item"]),
             shelf=(category.position, category.id, category.name), home=d.area_id,
-            speech=_script(d.kind.value, data),
+            speech=_script(d.kind.value, data), files=attachments.screen_files(data["media"]),
         ))
     return boards
 
 
 def _shelves(boards: list[Board]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Boards by catalogue category, in the catalogue's order, each keeping its order."""
-    shelves: dict[tuple[int, int, str], list[str]] = {}
+    shelves: dict[tuple[int, str], list[str]] = {}
     for board in boards:
         if board.shelf is not None:
-            shelves.setdefault(board.shelf, []).append(board.id)
-    return tuple((shelf[2], tuple(ids)) for shelf, ids in sorted(shelves.items()))
+            # One shelf per category name: a village's and its township's catalogues share
+            # the seven categories, and a villager browses them as one.
+            position, _, name = board.shelf
+            key = next((k for k in shelves if k[1] == name), (position, name))
+            shelves.setdefault(key, []).append(board.id)
+    return tuple((name, tuple(ids)) for (_, name), ids in sorted(shelves.items()))
 
 
 def _urgent_board(notice: UrgentNotice, zone: str, voice: str | None) -> Board:
@@ -285,6 +310,7 @@ def _build_area_loop(
         select(Disclosure)
         .where(Disclosure.area_id.in_(above), *live)
         .order_by(Disclosure.valid_from.desc(), Disclosure.id.desc()),
+        internal,
         zone,
         voice,
     )
@@ -330,7 +356,7 @@ def _build_area_loop(
     item_ids = {i.disclosure_id for p in wanted.values() for i in p.items if i.disclosure_id is not None}
     # The scope rule where data leaves the server: an internal item never reaches a public
     # screen, whatever a playlist says.
-    item_boards = _disclosure_boards(session, select(Disclosure).where(Disclosure.id.in_(item_ids), *live), zone, voice)
+    item_boards = _disclosure_boards(session, select(Disclosure).where(Disclosure.id.in_(item_ids), *live), internal, zone, voice)
     for playlist_id, playlist in wanted.items():
         loop: list[tuple[str, int | None]] = []
         for item in playlist.items:
@@ -536,6 +562,7 @@ class View:
     qr: tuple[tuple[str, int] | None, ...]  # each board's QR target, to sign per screen
     pages: dict[str, str]  # sha256 → HTML of the boards listed
     sounds: frozenset[str]  # sha256 of their read-aloud files
+    files: dict[str, str] = field(default_factory=dict)  # sha256 → type of their attachment files
 
 
 def _view_key(loop: AreaLoop, screen: Screen, member_of: list[int], settings: Settings) -> tuple[Any, ...]:
@@ -643,6 +670,7 @@ def _plan_view(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.dat
         version=version, built_at=now, until=min(edges), body=body, boards=boards,
         qr=tuple(b.qr for b in shown + urgent), pages={b.sha256: b.html for b in shown + urgent},
         sounds=frozenset(b.audio[0] for b in shown + urgent if b.audio is not None),
+        files={sha: mime for b in shown for sha, _, mime in b.files},
     )
 
 
@@ -655,7 +683,9 @@ def _plan(loop: AreaLoop, member_of: list[int], screen: Screen, now: dt.datetime
     }
     links = [_qr_url(qr, screen.id, settings) for qr in view.qr]
     version = content.content_hash({"view": view.version, "device": device, "qr": links})
-    stamp = Stamp(version=version, built_at=now, until=view.until, pages=view.pages, sounds=view.sounds)
+    stamp = Stamp(
+        version=version, built_at=now, until=view.until, pages=view.pages, sounds=view.sounds, files=view.files
+    )
     with _lock:
         loop.stamps[_screen_key(screen, member_of, settings)] = stamp
     boards = [{**entry, "qr_url": link} for entry, link in zip(view.boards, links, strict=True)]
@@ -681,4 +711,8 @@ def _board_entry(board: Board) -> dict[str, Any]:
         "audio": None if board.audio is None else {
             "href": AUDIO_URL.format(sha256=board.audio[0]), "content": board.audio[0], "seconds": board.audio[1],
         },
+        "files": [
+            {"content": sha, "href": FILE_URL.format(sha256=sha), "size": size, "type": mime}
+            for sha, size, mime in board.files
+        ],
     }

@@ -15,12 +15,17 @@ in groups (1234 5678 9012 3456 7890) gets its first groups masked as a card, whi
 on the side of hiding too much.
 
 mask_markdown writes its stars escaped (``\\*``) so the Markdown renderer shows them as stars.
+
+`find` is the one definition of these numbers: it reports each with its kind, place and
+digits; the masks replace exactly what it reports, and the pre-publish scanner
+(server.domain.scanner) refuses exactly that, so what is masked and what is refused agree.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 # Full-width forms typed with a Chinese input method, mapped one character to one, so a
 # position in the folded text is the same position in the original.
@@ -67,6 +72,23 @@ _MOBILE_RE = re.compile(
 )
 
 
+KINDS = ("id", "card", "mobile")
+KIND_LABELS = {"id": "身份证号", "card": "银行卡号", "mobile": "手机号"}
+
+
+@dataclass(frozen=True)
+class Found:
+    """One personal number in a text: what it is, where (positions in the text as written)
+    and its digits (a mobile's without the country prefix). `masked` is how the masks show
+    it, which is also the only form in which a number may be echoed back to anyone."""
+
+    kind: str  # "id" | "card" | "mobile"
+    start: int
+    end: int
+    digits: str
+    masked: str
+
+
 def _digits(number: str) -> str:
     return re.sub(r"[ .-]", "", number).upper()
 
@@ -75,58 +97,73 @@ def _hide(digits: str, head: int, tail: int) -> str:
     return digits[:head] + "*" * (len(digits) - head - tail) + digits[-tail:]
 
 
-def _id_mask(m: re.Match[str]) -> str | None:
+def _id_found(m: re.Match[str]) -> tuple[str, str] | None:
     number = _digits(m.group())
     birth = m["birth"] or f"19{m['birth15']}"
     # Written in groups or ending in X, it is an ID whatever the date says (a typo in the
     # date must not leak the number); a bare run of digits needs a birth date to be one.
     if m["sep"] or number.endswith("X") or _BIRTH_RE.fullmatch(birth):
-        return _hide(number, 3, 4)
+        return number, _hide(number, 3, 4)
     return None
 
 
-def _card_mask(m: re.Match[str]) -> str:
-    return _hide(_digits(m.group()), 4, 4)
+def _card_found(m: re.Match[str]) -> tuple[str, str]:
+    number = _digits(m.group())
+    return number, _hide(number, 4, 4)
 
 
-def _mobile_mask(m: re.Match[str]) -> str:
-    prefix = "+86 " if m["country"] else ""
-    return prefix + _hide(_digits(m["number"]), 3, 4)
+def _mobile_found(m: re.Match[str]) -> tuple[str, str]:
+    number = _digits(m["number"])
+    return number, ("+86 " if m["country"] else "") + _hide(number, 3, 4)
 
 
-def _substitute(
-    pattern: re.Pattern[str],
-    text: str,
-    mask: Callable[[re.Match[str]], str | None],
-    star: str,
-) -> str:
-    """Find numbers in the full-width-folded text, replace them in the original text.
+_PASSES: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], tuple[str, str] | None]], ...] = (
+    # IDs first: an 18-digit ID is an ID, not a card; then cards, then mobiles.
+    ("id", _ID_RE, _id_found),
+    ("card", _CARD_RE, _card_found),
+    ("mobile", _MOBILE_RE, _mobile_found),
+)
 
-    Text between numbers is kept exactly as written. `mask` returns None to leave a
-    match unchanged; the stars it writes are replaced by `star`."""
+
+def find(text: str, *, mobiles: bool = True) -> list[Found]:
+    """Every ID, bank card and (unless `mobiles` is false) mobile number in `text`, in order.
+
+    The one definition of what a personal number is: the masks below replace exactly
+    these spans, and the pre-publish scanner refuses exactly these, so they never disagree.
+    A number found by an earlier pass is blanked before the next one looks (stars with a
+    digit at each end, as its masked form reads), so no digit belongs to two numbers."""
     folded = text.translate(_FOLD)
+    found: list[Found] = []
+    for kind, pattern, judge in _PASSES:
+        if kind == "mobile" and not mobiles:
+            break
+        parts: list[str] = []
+        done = 0
+        for m in pattern.finditer(folded):
+            judged = judge(m)
+            if judged is not None:
+                found.append(Found(kind, m.start(), m.end(), *judged))
+                parts += [folded[done : m.start()], "0" + "*" * (m.end() - m.start() - 2) + "0"]
+                done = m.end()
+        folded = "".join(parts) + folded[done:]
+    return sorted(found, key=lambda f: f.start)
+
+
+def _mask(text: str, *, mobiles: bool, star: str = "*", kinds: tuple[str, ...] = KINDS) -> str:
+    """Each number `find` sees replaced by its masked form; the text between is kept exactly."""
     parts: list[str] = []
     done = 0
-    for m in pattern.finditer(folded):
-        masked = mask(m)
-        if masked is not None:
-            parts += [text[done : m.start()], masked.replace("*", star)]
-            done = m.end()
+    for f in find(text, mobiles=mobiles):
+        if f.kind in kinds:
+            parts += [text[done : f.start], f.masked.replace("*", star)]
+            done = f.end
     parts.append(text[done:])
     return "".join(parts)
 
 
-def _mask(text: str, *, mobiles: bool, star: str = "*") -> str:
-    # IDs first: an 18-digit ID is masked as an ID, not as a card. The digits a masked
-    # number keeps are too few for a later pass to match them again.
-    text = _substitute(_ID_RE, text, _id_mask, star)
-    text = _substitute(_CARD_RE, text, _card_mask, star)
-    return _substitute(_MOBILE_RE, text, _mobile_mask, star) if mobiles else text
-
-
 def mask_id_numbers(text: str) -> str:
     """Resident ID numbers (18 and old 15 digits) masked; nothing else."""
-    return _substitute(_ID_RE, text, _id_mask, "*")
+    return _mask(text, mobiles=False, kinds=("id",))
 
 
 def mask_text(text: str) -> str:

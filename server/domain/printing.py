@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from server.domain import disclosures, manifests, qrlinks, themes
+from server.blobs import BlobStore
+from server.domain import attachments, disclosures, manifests, qrlinks, themes
 from server.domain.errors import Conflict, ValidationFailed
 from server.models import Disclosure, DisclosureStatus, DisclosureVersion, User
 from signage_layouts import printing
@@ -39,8 +40,14 @@ def paper_link(public_url: str, secret: bytes, disclosure: Disclosure) -> str:
 
 
 def _board_data(disclosure: Disclosure, version: DisclosureVersion, zone: str, now: dt.datetime) -> dict[str, Any]:
-    """The board's data as screens get it (manifests.disclosure_data), with the print date."""
-    return {**manifests.disclosure_data(disclosure, version), "timezone": zone, "printed_on": now.isoformat()}
+    """The board's data as screens get it (manifests.disclosure_data), with the print date.
+    Printed during its internal phase (先党内), an item is printed as internal screens show
+    it, marked 党内公开, for the party members' room only."""
+    inside = disclosures.internal_now(disclosure, now)
+    data = manifests.disclosure_data(disclosure, version, inside)
+    if inside:
+        data["scope"] = "internal"
+    return {**data, "timezone": zone, "printed_on": now.isoformat()}
 
 
 def printable(session: Session, user: User, disclosure_id: int, now: dt.datetime) -> Disclosure:
@@ -66,7 +73,7 @@ def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 def board_pdf(
     session: Session, user: User, disclosure_id: int, size: str, now: dt.datetime,
-    *, public_url: str, secret: bytes, timezone: str,
+    *, public_url: str, secret: bytes, timezone: str, blobs: BlobStore | None = None,
 ) -> PrintedBoard:
     """The approved version of a disclosure as a printable PDF on `size` paper (A4 or A3)."""
     disclosure = printable(session, user, disclosure_id, now)
@@ -75,14 +82,34 @@ def board_pdf(
     version = disclosure.published_version
     assert version is not None  # printable() checked
     theme = themes.effective(session, disclosure.area)
-    html = printing.render_print_board(
-        _board_data(disclosure, version, timezone, now), size, theme.as_manifest(),
+    data = _board_data(disclosure, version, timezone, now)
+    if blobs is not None:  # its photos and PDF pages, drawn in (the page fetches nothing)
+        data["file_src"] = attachments.data_urls(data["media"], blobs)
+    pdf = render_pdf(
+        data, size, theme.as_manifest(),
         paper_link(public_url, secret, disclosure),
     )
+    return PrintedBoard(pdf=pdf, filename=f"{_safe_name(version.title)}（{size}）.pdf")
+
+
+def render_pdf(data: dict[str, Any], size: str, theme: dict[str, Any], qr_url: str) -> bytes:
+    """A board's data (as `_board_data` makes it) as a PDF, with no check of what may be
+    printed: callers decide (`board_pdf` above; the archive prints archived versions)."""
+    html = printing.render_print_board(data, size, theme, qr_url)
     from weasyprint import HTML  # imported on first use: heavy, and only the server prints
 
-    pdf = HTML(string=html, base_url=str(printing.PRINT_DIR), url_fetcher=_no_fetching).write_pdf()
-    return PrintedBoard(pdf=pdf, filename=f"{_safe_name(version.title)}（{size}）.pdf")
+    return HTML(string=html, base_url=str(printing.PRINT_DIR), url_fetcher=_data_only()).write_pdf()
+
+
+def _data_only() -> Any:
+    """The URL fetcher for printed boards: data URLs only. Newer WeasyPrint releases take a
+    `URLFetcher` limited to some protocols (newer ones dropped the plain-function fetcher); older
+    ones take `_no_fetching`."""
+    try:
+        from weasyprint.urls import URLFetcher  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return _no_fetching
+    return URLFetcher(allowed_protocols=("data",), allow_redirects=False)
 
 
 def _safe_name(title: str) -> str:

@@ -9,6 +9,8 @@ what editors and villagers wrote is shown as written.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,12 +26,13 @@ from wtforms import (
     ValidationError,
 )
 
+from server import blobs
 from server.clock import now
-from server.domain import disclosures, feedback, qrlinks
+from server.domain import attachments, disclosures, feedback, qrlinks
 from server.domain.errors import DomainError, NotFound
 from server.edge import onto, refused, transaction
 from server.extensions import csrf, db_session, limiter
-from server.models import Area, Device, Disclosure, DisclosureStatus, Scope
+from server.models import Area, Device, Disclosure, DisclosureStatus, DisclosureVersion
 
 public = Blueprint("public", __name__)
 
@@ -86,8 +89,19 @@ def _resolve(token: str):
     return disclosure.area, disclosure, device
 
 
+def _public_version(disclosure: Disclosure | None, moment: dt.datetime) -> DisclosureVersion | None:
+    """The version a phone may read, with its attachments: content only while it is
+    posted, and never internal content (or an item in its internal phase) on a public page."""
+    if disclosure is None or disclosures.internal_now(disclosure, moment):
+        return None
+    if disclosures.posting_phase(disclosure, moment) is not disclosures.Phase.posted:
+        return None
+    return disclosure.published_version
+
+
 # Reading is generous (a whole hall may share one address), writing is strict.
 PAGE_RATE = "120 per minute"
+FILE_RATE = "600 per minute"
 TOO_MANY = _l("操作太频繁了：这里刚刚收到很多留言。请过一两分钟再点“提交”，您写的内容已保留，不用重写。")
 EXPIRED = _l("页面已过期，请再点一次“提交”。您写的内容已保留，不用重写。")
 
@@ -120,7 +134,7 @@ def _feedback_spent(device: Device | None, disclosure: Disclosure | None = None)
 def board_page(token: str):
     area, disclosure, device = _resolve(token)
     session, moment = db_session(), now()
-    internal = disclosure is not None and disclosure.scope is Scope.internal
+    internal = disclosure is not None and disclosures.internal_now(disclosure, moment)
     phase = disclosures.posting_phase(disclosure, moment) if disclosure is not None else None
     form = FeedbackForm()
     notice, status = None, 200
@@ -146,20 +160,31 @@ def board_page(token: str):
         notice, status = (EXPIRED, 400) if expired else (notice, 422)
     echo = feedback.echo_wall(session, area, limit=10) if disclosure is None else []
     # Content only while it is posted, and never internal content on a public page.
-    shown = disclosure is not None and not internal and phase is disclosures.Phase.posted
-    version = disclosure.published_version if shown else None
+    version = _public_version(disclosure, moment)
     return render_template(
         "public/board.html",
         area=area,
         disclosure=disclosure,
         version=version,
         internal=internal,
+        starts=disclosures.shown_from(disclosure, False) if disclosure is not None else None,
+        stage=disclosures.stage_name(disclosure) if disclosure is not None else "",
         phase=phase.value if phase else None,
         echo=echo,
         form=form,
         limit=feedback.MAX_BODY,
         notice=notice,
     ), status
+
+
+@public.route("/q/<token>/files/<sha256>")
+@limiter.limit(FILE_RATE)  # a page with a 20-page PDF asks for 20-odd files at once
+def board_file(token: str, sha256: str):
+    """A photo, PDF page image, video or PDF original of the item a QR code names, under
+    the page's own rule (`_public_version`); anything else is the same 404."""
+    _, disclosure, _ = _resolve(token)
+    found = attachments.published_in(db_session(), _public_version(disclosure, now()), sha256)
+    return blobs.send_attachment(current_app.config, found)
 
 
 @public.route("/t/<code>")

@@ -103,6 +103,7 @@
 
     function refresh() {
       var mine = ++asked, body = new FormData(form);
+      body.delete("files");  // uploads go with the save, never with each preview
       body.append("layout", layout.value);
       fetch(form.dataset.previewUrl, {
         method: "POST", body: body, credentials: "same-origin",
@@ -137,4 +138,63 @@
     var title = form.querySelector("input[name=title]");
     if (!title || title.value) refresh();
   }
+
+  // The draft form shows the fields of the chosen catalogue item's timing: a period for a
+  // regular item, a case for a staged or ad hoc one, and the item's own stage names.
+  document.querySelectorAll("fieldset.obligation").forEach(function (box) {
+    var meta = JSON.parse(box.dataset.catalogue || "{}");
+    var item = document.getElementById("catalogue_item_id");
+    var stage = document.getElementById("stage");
+    var caseSel = document.getElementById("case_id");
+    function show() {
+      var m = meta[item && item.value] || null;
+      var timing = m ? m.timing : "";
+      box.hidden = !m;
+      box.querySelectorAll("[data-timing]").forEach(function (part) {
+        part.hidden = part.dataset.timing.split(" ").indexOf(timing) < 0;
+      });
+      if (stage && m && m.stages.length) {
+        Array.prototype.forEach.call(stage.options, function (o, i) {
+          o.hidden = i >= m.stages.length;
+          if (i < m.stages.length) o.textContent = (i + 1) + ". " + m.stages[i];
+        });
+      }
+      var phased = box.querySelector("[data-phased]");
+      if (phased) {
+        phased.hidden = !(m && m.internal_days > 0);
+        if (m) phased.textContent = phased.dataset.text.replace("{n}", m.internal_days);
+      }
+      var fresh = !caseSel || caseSel.value === "0";
+      box.querySelectorAll("#case_title, #case_opened_on").forEach(function (f) {
+        f.closest(".field").hidden = !fresh;
+      });
+    }
+    // Only the catalogue of the chosen area's organisation type (a township office drafts
+    // from the township catalogue, a village from the village one).
+    var areaKinds = JSON.parse(box.dataset.areaKinds || "{}");
+    var area = document.getElementById("area_id");
+    function offer() {
+      if (!area || !item) return;
+      var kind = areaKinds[area.value];
+      var first = null;
+      Array.prototype.forEach.call(item.options, function (o) {
+        var m = meta[o.value];
+        o.hidden = o.disabled = !!(m && kind && m.kind !== kind);
+        if (!o.hidden && !first) first = o;
+      });
+      item.querySelectorAll("optgroup").forEach(function (g) {
+        g.hidden = !Array.prototype.some.call(g.children, function (o) { return !o.hidden; });
+      });
+      var chosen = item.options[item.selectedIndex];
+      if ((!chosen || chosen.hidden) && first) {
+        item.value = first.value;
+        item.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    }
+    if (area) area.addEventListener("change", offer);
+    if (item) item.addEventListener("change", show);
+    if (caseSel) caseSel.addEventListener("change", show);
+    offer();
+    show();
+  });
 })();

@@ -6,11 +6,23 @@ from flask import redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from server.domain.access import area_clause
+from server.clock import now
+from server.domain import obligations
+from server.domain.access import area_clause, has_role
 from server.extensions import db_session
-from server.models import Area, Device, Disclosure, DisclosureStatus, Feedback, FeedbackStatus, Site
+from server.models import (
+    Area,
+    Device,
+    Disclosure,
+    DisclosureStatus,
+    Feedback,
+    FeedbackStatus,
+    Role,
+    Site,
+)
 from server.web import web
 from server.web.auth import actor, signed_in
+from server.web.forms import local_zone
 
 
 @web.route("/")
@@ -52,4 +64,11 @@ def dashboard():
         ),
     }
     areas = session.scalars(select(Area).where(scope).order_by(Area.path).limit(1)).all()
-    return render_template("admin/dashboard.html", figures=figures, root=areas[0] if areas else None)
+    found = obligations.for_user(session, user, now(), local_zone())
+    owed = obligations.unmet_first(found)
+    figures["overdue"] = sum(o.state is obligations.State.overdue for o in owed)
+    return render_template(
+        "admin/dashboard.html", figures=figures, root=areas[0] if areas else None,
+        owed=owed[:12] if has_role(user, Role.editor) else [], owed_more=max(len(owed) - 12, 0),
+        labels=obligations.STATE_LABELS,
+    )

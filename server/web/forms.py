@@ -8,13 +8,12 @@ import io
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from server.domain.areas import offered_areas
 from server.domain.errors import ValidationFailed
-from server.models import CatalogueItem, Role, User
+from server.models import CATALOGUE_KINDS, CatalogueItem, Role, User
 from signage_layouts import dates
 
 
@@ -53,13 +52,24 @@ def area_choices(session: Session, user: User, role: Role) -> list[SelectChoice]
     return [SelectChoice(a.id, "　" * depth + a.name) for a, depth in offered_areas(session, user, role)]
 
 
-def catalogue_choices(session: Session) -> list[SelectChoice]:
-    items = session.scalars(select(CatalogueItem).order_by(CatalogueItem.category_id, CatalogueItem.position))
+def catalogue_choices(session: Session, user: User | None = None, keep: int | None = None) -> list[SelectChoice]:
+    """The live catalogue items an editor may draft for, grouped by organisation type and
+    category: with `user`, only the catalogues of the kinds of areas they may draft in.
+    `keep` (an existing draft's item) stays offered even when retired since."""
+    from server.domain import catalogue
+
+    kinds = [k for k in CATALOGUE_KINDS
+             if user is None or k in {a.kind for a, _depth in offered_areas(session, user, Role.editor)}]
+    items = [i for kind in kinds for i in catalogue.live_items(session, kind)]
+    if keep is not None and keep not in {i.id for i in items}:
+        kept = session.get(CatalogueItem, keep)
+        items += [kept] if kept is not None else []
+    many = len({i.category.org_kind for i in items}) > 1
     return [
         SelectChoice(
             item.id,
             item.title + ("（党内）" if item.scope.value == "internal" else ""),
-            optgroup=item.category.name,
+            optgroup=(f"{catalogue.KIND_LABELS[item.category.org_kind]} · " if many else "") + item.category.name,
         )
         for item in items
     ]

@@ -148,6 +148,7 @@
     if (!b || !player.pages[b.content]) { shelf(i); return; }
     stage.innerHTML = player.pages[b.content];
     api.translate(stage);
+    api.showFiles(stage, b);
     api.drawQr(b.qr_url);
     stage.setAttribute("data-board-id", b.id);
     stage.setAttribute("data-kiosk-view", "item");

@@ -193,6 +193,13 @@
       }
     } catch (e) { /* nothing to do */ }
     Object.keys(state.pages).forEach(function (sha) { if (!keep[pageKey + sha]) delete state.pages[sha]; });
+    var files = {};
+    m.boards.forEach(function (b) { (b.files || []).forEach(function (f) { files[f.content] = true; }); });
+    Object.keys(fileUrls).forEach(function (sha) {
+      if (files[sha]) return;
+      fileUrls[sha].then(function (url) { URL.revokeObjectURL(url); }, function () {});
+      delete fileUrls[sha];
+    });
   }
 
   // ------------------------------------------------------------------ manifests
@@ -412,6 +419,7 @@
     // Board HTML comes from the shared templates: escaped, and sanitised by the server.
     stage.innerHTML = state.pages[board.content];
     translate(stage);
+    showFiles(stage, board);
     drawQr(board.qr_url);
     stage.setAttribute("data-board-id", board.id);
     stage.setAttribute("data-version", m.version);
@@ -538,6 +546,10 @@
       // A table too wide for the board wraps its cells instead of shrinking its type.
       if (inner.scrollWidth > body.clientWidth + 1) table.classList.add("wrap");
       blocks = Array.prototype.slice.call(table.tBodies[0] ? table.tBodies[0].rows : []);
+      // Photos and document pages follow the rows, each a page block of its own.
+      Array.prototype.forEach.call(inner.children, function (el) {
+        if (el.tagName === "FIGURE") blocks.push(el);
+      });
     } else {
       blocks = [];
       Array.prototype.forEach.call(inner.children, function (el) {
@@ -569,6 +581,12 @@
   function showSheet(sheets, k) {
     var on = sheets.pages[k];
     sheets.blocks.forEach(function (el) { el.style.display = on.indexOf(el) >= 0 ? "" : "none"; });
+    // A table whose rows are all on other pages (a page of photos) is not shown on this one.
+    var table = stage.querySelector(".scroller > table.data");
+    if (table && table.tBodies[0]) {
+      var rowShown = Array.prototype.some.call(table.tBodies[0].rows, function (r) { return r.style.display !== "none"; });
+      table.style.display = rowShown ? "" : "none";
+    }
     // A list whose items are all on other pages takes no room on this one.
     Array.prototype.forEach.call(stage.querySelectorAll(".scroller > ul, .scroller > ol"), function (list) {
       var shown = Array.prototype.some.call(list.children, function (li) { return li.style.display !== "none"; });
@@ -583,6 +601,53 @@
     label.textContent = t("sheet", "第 %(page)s/%(pages)s 页", { page: k + 1, pages: sheets.pages.length });
     stage.setAttribute("data-sheet", String(k + 1));
     stage.setAttribute("data-sheets", String(sheets.pages.length));
+  }
+
+  // ------------------------------------------------------------------ attachments
+
+  // A board names its photos, PDF pages and video by sha256 (data-file); the manifest
+  // lists each with its address. Under the agent that is its local cache; the server's
+  // player needs the screen's key, so each file is fetched once and kept as a blob.
+  var fileUrls = {};
+  function fileSource(f) {
+    if (!cfg.token) return Promise.resolve(f.href);
+    if (fileUrls[f.content]) return fileUrls[f.content];
+    var asked = fetch(f.href, { headers: { "Authorization": "Bearer " + cfg.token } }).then(function (res) {
+      if (!res.ok) throw new Error("file " + res.status);
+      return res.blob();
+    }).then(function (blob) { return URL.createObjectURL(blob); });
+    asked.catch(function () { delete fileUrls[f.content]; });  // asked again next time
+    return (fileUrls[f.content] = asked);
+  }
+
+  function showFiles(root, board) {
+    var listed = {};
+    (board.files || []).forEach(function (f) { listed[f.content] = f; });
+    var body = root.querySelector(".board-body");
+    // A photo or page fits the board: never taller than its text area (less the page number).
+    var room = body ? Math.max(body.clientHeight - 60, 120) : null;
+    var all = root.querySelectorAll("[data-file]");
+    Array.prototype.forEach.call(all, function (el) { if (room) el.style.maxHeight = room + "px"; });
+    // Under a short text the first photo takes the room left on the first page, when that
+    // is a fair size, rather than waiting alone for the next page.
+    if (room && all.length) {
+      var left = body.getBoundingClientRect().bottom - all[0].getBoundingClientRect().top - 60;
+      if (left >= room * 0.45 && left < room) all[0].style.maxHeight = Math.floor(left) + "px";
+    }
+    Array.prototype.forEach.call(all, function (el) {
+      var f = listed[el.getAttribute("data-file")];
+      if (!f) { el.closest("figure").hidden = true; return; }
+      var poster = listed[el.getAttribute("data-poster")];
+      if (poster) fileSource(poster).then(function (url) { el.poster = url; }, function () {});
+      fileSource(f).then(function (url) {
+        el.src = url;
+        if (el.tagName === "VIDEO") {
+          el.muted = true;  // a hall screen never plays a video's sound
+          var playing = el.play();
+          if (playing && playing.catch) playing.catch(function () {});
+        }
+      }, function () { el.closest("figure").hidden = true; });
+    });
   }
 
   // ------------------------------------------------------------------ read aloud
@@ -624,7 +689,8 @@
   // What the touch kiosk's browser (kiosk.js) uses of the player.
   state.api = {
     show: show, adopt: adopt, drawQr: drawQr, paginate: paginate, showSheet: showSheet, within: within,
-    boardsById: boardsById, setTicker: setTicker, speak: speak, hush: hush, t: t, translate: translate
+    boardsById: boardsById, setTicker: setTicker, speak: speak, hush: hush, t: t, translate: translate,
+    showFiles: showFiles
   };
 
   function connectSocket() {

@@ -89,6 +89,7 @@ def upgrade() -> None:
     with op.batch_alter_table('archive_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_archive_entries_area_id'), ['area_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_archive_entries_disclosure_id'), ['disclosure_id'], unique=False)
+    _append_only('archive_entries')
 
     with op.batch_alter_table('catalogue_categories', schema=None) as batch_op:
         batch_op.add_column(sa.Column('org_kind', sa.String(length=32), nullable=False, server_default='village'))
@@ -123,6 +124,22 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_disclosures_case_id_disclosure_cases'), 'disclosure_cases', ['case_id'], ['id'])
 
 
+
+
+def _append_only(table: str) -> None:
+    """Refuse UPDATE and DELETE on `table` in the database itself (as 0003 does for the
+    audit log; the PostgreSQL function sunwall_append_only() comes from 0003)."""
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION sunwall_append_only()"
+        )
+    else:
+        for verb in ('UPDATE', 'DELETE'):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
 
 
 def downgrade() -> None:
