@@ -343,7 +343,7 @@ class RowPlan:
     data: ItemInput | None = None
 
 
-STATUS_LABELS = {"new": N_("新增"), "changed": N_("修改"), "restored": N_("恢复"), "same": N_("不变")}
+STATUS_LABELS = {"new": N_("新增"), "changed": N_("已修改"), "restored": N_("已恢复"), "same": N_("不变")}
 
 
 @dataclass
