@@ -64,7 +64,8 @@ class BlobStore:
         return sha
 
     def remove(self, sha256: str) -> None:
-        """Forget a file (only for files written by a store that was then refused)."""
+        """Forget a file: one written by a store that was then refused, or one no
+        attachment uses any more (`attachments.prune`)."""
         self.path(sha256).unlink(missing_ok=True)
 
 

@@ -270,6 +270,32 @@ def kiosk(server_url: str, code: str | None, data_dir: str | None, port: int) ->
 
 
 @main.group()
+def attachments() -> None:
+    """Uploaded photos, documents and videos."""
+
+
+@attachments.command("prune")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 3650),
+              help="Keep unused uploads younger than this many days.")
+def attachments_prune(days: int) -> None:
+    """Remove uploads that no disclosure version uses (drafts abandoned after choosing
+    files), older than --days; for cron."""
+    from server.blobs import BlobStore
+    from server.clock import now
+    from server.domain import attachments as files
+    from server.extensions import session_scope
+
+    app = _app()
+    with app.app_context():
+        with session_scope(write=True) as session:
+            gone = files.prune(session, now(), days)
+        store = BlobStore.of(app.config)
+        for sha in gone:  # after the commit: a row never points at a missing file
+            store.remove(sha)
+    click.echo(f"removed {len(gone)} unused file(s)")
+
+
+@main.group()
 def archive() -> None:
     """The disclosure archive: check its hash chains, export an area for an inspector."""
 

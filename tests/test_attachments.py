@@ -688,3 +688,21 @@ def test_the_live_preview_draws_the_drafts_photos_in(app, client, world, login):
         headers={"X-CSRFToken": csrf_from(page)},
     )
     assert row.sha256 not in removed.get_json()["html"]
+
+
+def test_prune_forgets_old_uploads_no_version_uses_and_keeps_the_rest(session, make_world, tmp_path):
+    from server.domain.disclosures import DraftInput
+
+    w = make_world(session)
+    blobs = BlobStore(tmp_path / "blobs")
+    used = attachments.store(session, w.editor, "用了.jpg", jpeg_with_gps((50, 40)), NOW, blobs=blobs)
+    abandoned = attachments.store(session, w.editor, "没用.pdf", pdf(["one", "two"]), NOW, blobs=blobs)
+    recent = attachments.store(session, w.editor, "刚传.jpg", jpeg_with_gps((60, 40)), NOW + dt.timedelta(days=6), blobs=blobs)
+    disclosures.create_draft(session, w.editor, DraftInput(
+        area_id=w.village_a.id, catalogue_item_id=w.item_public.id, title="附照片", valid_from=NOW, body="正文",
+        attachments=[used.sha256]), NOW)
+    abandoned_files = {abandoned.sha256, *abandoned.derived["pages"]}
+    gone = attachments.prune(session, NOW + dt.timedelta(days=8), keep_days=7)
+    assert set(gone) == abandoned_files
+    left = set(session.scalars(select(Attachment.sha256)))
+    assert left == {used.sha256, recent.sha256}

@@ -199,3 +199,25 @@ def test_demo_and_init_share_one_catalogue(demo_db):
         rows = conn.execute(select(CatalogueCategory.org_kind, CatalogueItem.title).join(CatalogueItem.category))
         titles = {(kind, title) for kind, title in rows}
     assert titles == {(kind, title) for kind in STARTING_CATALOGUE for title in starting_titles(kind)}
+
+
+def test_attachments_prune_removes_an_abandoned_upload_and_its_file(run, demo_db, tmp_path):
+    """An upload no draft kept, older than --days, goes with its file; the rest stays."""
+    import datetime as dt
+
+    from server.blobs import BlobStore
+    from server.db import make_sessionmaker
+    from server.domain import attachments
+    from tests.test_attachments import jpeg_with_gps
+
+    engine, _ = demo_db
+    blobs = BlobStore(tmp_path / "blobs")
+    with make_sessionmaker(engine)() as s, s.begin():
+        editor = s.scalars(select(User).where(User.username == "editor")).one()
+        old = attachments.store(s, editor, "没用上.jpg", jpeg_with_gps(), dt.datetime(2020, 1, 1, tzinfo=dt.UTC), blobs=blobs)
+        sha = old.sha256
+    assert blobs.has(sha)
+    done = run("attachments", "prune", "--days", "7")
+    assert done.exit_code == 0 and "removed 1 unused file(s)" in done.output
+    assert not blobs.has(sha)
+    assert run("attachments", "prune", "--days", "0").exit_code == 2  # out of range: refused by click

@@ -429,6 +429,34 @@ def store(
         raise
 
 
+def _files_of(row: Attachment) -> set[str]:
+    """The blobs a row stands for: its file and what was made from it."""
+    derived = row.derived or {}
+    return {row.sha256, *derived.get("pages", []), *([derived["poster"]] if derived.get("poster") else [])}
+
+
+def prune(session: Session, now: dt.datetime, keep_days: int = 7) -> list[str]:
+    """Forget uploads no version uses that are older than `keep_days` (a draft abandoned
+    after its files were stored): their rows go in this transaction; the returned blobs,
+    used by no remaining row, are for the caller to remove after the commit."""
+    used: set[str] = set()
+    for (listed,) in session.execute(select(DisclosureVersion.attachments)):
+        used.update(ref.get("sha256", "") for ref in listed or [])
+    cutoff = now - dt.timedelta(days=keep_days)
+    gone, kept = [], set()
+    for row in session.scalars(select(Attachment)):
+        if row.sha256 in used or row.created_at >= cutoff:
+            kept |= _files_of(row)
+        else:
+            gone.append(row)
+    files: set[str] = set()
+    for row in gone:
+        files |= _files_of(row)
+        session.delete(row)
+    session.flush()
+    return sorted(files - kept)
+
+
 def _sha(content: bytes) -> str:
     import hashlib
 
