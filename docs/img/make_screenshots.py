@@ -173,6 +173,12 @@ def main() -> None:
                 styler.wait_for_function("() => document.getElementById('preview-frame').srcdoc.includes('--primary')")
                 styler.screenshot(path=str(out / "admin-theme.png"), full_page=True)
 
+                # What each village still owes by its catalogue (the supervisor's question).
+                supervisor = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+                login(supervisor, live.url, "supervisor")
+                supervisor.goto(live.url + "/admin/obligations")
+                supervisor.screenshot(path=str(out / "admin-obligations.png"))
+
                 scheduler = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
                 login(scheduler, live.url, "scheduler")
                 scheduler.goto(live.url + "/admin/schedules/week?at=19:00")
