@@ -56,7 +56,9 @@ def test_a_photo_chosen_on_the_form_reaches_the_draft_page(live: LiveServer, bro
         expect(page.locator("p.flash")).to_contain_text("草稿已保存")
         shown = page.locator("#version-attachments img").first
         expect(shown).to_be_visible()
-        # Turned upright (600×800) and drawn: the browser decoded the stored file.
+        # Turned upright (600×800) and drawn: the browser decoded the stored file (visible
+        # comes first, from the width and height attributes; the decode may follow).
+        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=shown.element_handle(), timeout=10_000)
         assert page.evaluate("(img) => [img.naturalWidth, img.naturalHeight]", shown.element_handle()) == [600, 800]
     finally:
         context.close()
