@@ -144,21 +144,32 @@ def derive(
         by_area_item.setdefault((case.area_id, case.item_id), []).append(case)
     out: list[Obligation] = []
     first_day = today - dt.timedelta(days=LOOKBACK_DAYS)
+    # The periods owed and their due dates depend on the item only: made once per item.
+    owed: dict[int, list[tuple[str, dt.date, State]]] = {}
+    for kind_rules in rules.values():
+        for rule in kind_rules:
+            if rule.timing is Timing.regular and rule.period is not None:
+                owed[rule.id] = [
+                    (span.code, due, State.overdue if today > due else State.due)
+                    for span in periods.between(rule.period, max(rule.since, first_day), today)
+                    for due in (span.end + dt.timedelta(days=rule.deadline_days),)
+                ]
     for place in places:
         for rule in rules.get(place.kind, []):
+            if rule.id in owed:
+                prefix = f"p:{place.id}:{rule.id}:"
+                for code, due, unmet in owed[rule.id]:
+                    hit = met.get(prefix + code)
+                    out.append(Obligation(
+                        place.id, place.name, rule.id, rule.title, rule.category, rule.timing,
+                        State.met if hit else unmet, due, period=code, responsible=rule.responsible,
+                        met_by=hit.disclosure_id if hit else None, met_on=hit.on if hit else None,
+                    ))
+                continue
             base = Obligation(
                 area_id=place.id, area=place.name, item_id=rule.id, item=rule.title, category=rule.category,
                 timing=rule.timing, state=State.due, due=None, responsible=rule.responsible,
             )
-            if rule.timing is Timing.regular and rule.period is not None:
-                for span in periods.between(rule.period, max(rule.since, first_day), today):
-                    due = span.end + dt.timedelta(days=rule.deadline_days)
-                    hit = met.get(f"p:{place.id}:{rule.id}:{span.code}")
-                    out.append(replace(
-                        base, state=_state(hit, due, today), due=due, period=span.code,
-                        met_by=hit.disclosure_id if hit else None, met_on=hit.on if hit else None,
-                    ))
-                continue
             for case in sorted(by_area_item.get((place.id, rule.id), []), key=lambda c: (c.opened_on, c.id)):
                 out.extend(_case_obligations(base, rule, case, met, today))
     return out
