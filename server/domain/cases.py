@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain import audit, content
+from server.domain import audit, catalogue, content
 from server.domain.access import area_clause, area_in_scope
 from server.domain.errors import ValidationFailed
 from server.models import Area, CatalogueItem, DisclosureCase, Role, Timing, User
@@ -51,7 +51,7 @@ def register(
     development started): from then on its first disclosure is owed by a date."""
     area = area_in_scope(session, user, area_id, Role.editor)
     item = session.get(CatalogueItem, item_id)
-    if item is None or item.retired_at is not None or item.category.org_kind is not area.kind:
+    if item is None or item.retired_at is not None or not catalogue.serves(item, area):
         raise ValidationFailed(f"请选择{area.name}公开目录中的目录项。", field="catalogue_item_id")
     if item.timing is Timing.regular:
         raise ValidationFailed("定期公开的事项按期次公开，不需要登记案卷。", field="catalogue_item_id")

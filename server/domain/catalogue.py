@@ -35,7 +35,7 @@ from server.models import (
 )
 from server.models.catalogue import CATALOGUE_KINDS, FORMS, Period
 
-__all__ = ["STARTING_CATALOGUE", "items_for", "seed_catalogue"]
+__all__ = ["STARTING_CATALOGUE", "items_for", "seed_catalogue", "serves"]
 
 # The organisation types with a catalogue, as the admin pages name them.
 KIND_LABELS = {
@@ -98,6 +98,12 @@ def live_items(session: Session, kind: AreaKind) -> list[CatalogueItem]:
         .where(CatalogueCategory.org_kind == kind, CatalogueItem.retired_at.is_(None))
         .order_by(CatalogueCategory.position, CatalogueCategory.id, CatalogueItem.position, CatalogueItem.id)
     ))
+
+
+def serves(item: CatalogueItem, area: Area) -> bool:
+    """Whether `item` belongs to the catalogue `area` drafts from (its organisation type's):
+    the one answer for drafts, cases and `items_for`."""
+    return item.category.org_kind is area.kind
 
 
 def items_for(session: Session, area: Area) -> list[CatalogueItem]:

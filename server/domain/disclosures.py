@@ -17,7 +17,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.domain import archive, attachments, audit, changes, content, periods, scanner
+from server.domain import archive, attachments, audit, catalogue, changes, content, periods, scanner
 from server.domain.access import area_clause, area_in_scope, require
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.domain.text import N_
@@ -150,7 +150,7 @@ def _validated(
         raise ValidationFailed("请选择有效的目录项。", field="catalogue_item_id")
     if item.retired_at is not None and (editing is None or editing.catalogue_item_id != item.id):
         raise ValidationFailed("该目录项已停用，请选择其他目录项。", field="catalogue_item_id")
-    if item.category.org_kind is not area.kind:
+    if not catalogue.serves(item, area):
         raise ValidationFailed(f"“{item.title}”不在{area.name}的公开目录中。", field="catalogue_item_id")
     scope = data.scope or item.scope
     if item.scope is Scope.internal and scope is not Scope.internal:
