@@ -112,3 +112,54 @@ def test_loader_reads_periods_met_by_approved_items_and_not_by_withdrawn_ones(se
     assert mine[("乙村", "2026-10")].state is State.overdue  # due 11-10, today 11-20
     # A village editor sees their own village only.
     assert {o.area for o in obligations.for_user(session, w.editor_a, NOW, "Asia/Shanghai")} == {"甲村"}
+
+
+def test_a_later_stage_is_due_once_its_event_is_recorded():
+    case = Case(9, 7, 3, "发展党员：刘某", dt.date(2026, 11, 20), ((1, dt.date(2026, 11, 26)),))
+    met = {"c:9:0": Met(50, dt.date(2026, 11, 24))}
+    found = derive([MEMBERS], [case], met)
+    assert [(o.stage_name, o.due, o.state) for o in found] == [
+        ("积极分子", dt.date(2026, 11, 25), State.met),
+        ("发展对象", dt.date(2026, 12, 1), State.overdue),  # happened 11-26, 5 days to disclose
+    ]
+
+
+def test_an_editor_records_when_the_next_stage_happened(session, make_world):
+    import pytest
+
+    from server.domain import cases
+    from server.domain.errors import Conflict, ValidationFailed
+
+    w = make_world(session)
+    staged = CatalogueItem(category=w.item_public.category, title="发展党员各阶段公示", scope=Scope.public,
+                           timing=Timing.staged, stages=["确定入党积极分子", "确定发展对象", "接收预备党员"], deadline_days=5)
+    session.add(staged)
+    session.flush()
+    first = disclosures.create_draft(session, w.editor, DraftInput(
+        area_id=w.village_a.id, catalogue_item_id=staged.id, title="积极分子公示", valid_from=NOW, body="正文",
+        stage=0, case_title="发展党员：刘某", case_opened_on=dt.date(2026, 11, 1)), NOW)
+    case_id = first.case_id
+    with pytest.raises(Conflict, match="先公开上一阶段"):  # the first stage is not disclosed yet
+        cases.record_stage(session, w.editor, case_id, 1, dt.date(2026, 11, 10), NOW)
+    disclosures.submit(session, w.editor, first.id, NOW)
+    disclosures.approve(session, w.reviewer, first.id, NOW)
+    with pytest.raises(ValidationFailed, match="晚于今天") as err:
+        cases.record_stage(session, w.editor, case_id, 1, dt.date(2026, 12, 30), NOW)
+    assert err.value.field == "day"
+    with pytest.raises(Conflict, match="先公开上一阶段"):
+        cases.record_stage(session, w.editor, case_id, 2, dt.date(2026, 11, 10), NOW)
+    with pytest.raises(Exception, match="未找到"):  # another village's editor
+        cases.record_stage(session, _other_editor(session, w), case_id, 1, dt.date(2026, 11, 10), NOW)
+    cases.record_stage(session, w.editor, case_id, 1, dt.date(2026, 11, 10), NOW)
+    with pytest.raises(Conflict, match="已经登记过"):
+        cases.record_stage(session, w.editor, case_id, 1, dt.date(2026, 11, 11), NOW)
+    found = [o for o in obligations.for_user(session, w.editor, NOW, "Asia/Shanghai") if o.case_id == case_id]
+    assert [(o.stage_name, o.due, o.state) for o in found][-1] == ("确定发展对象", dt.date(2026, 11, 15), State.overdue)
+
+
+def _other_editor(session, w):
+    from server.domain import users
+    from server.models import Role
+
+    return users.create_user(session, username="editor_b", password="correct-horse", display_name="乙村经办人",
+                             grants=[(Role.editor, w.village_b)])

@@ -194,3 +194,28 @@ def test_a_table_edited_as_text_keeps_its_masked_columns(app, client, world, log
     with app.app_context(), session_scope() as s:
         table = s.get(Disclosure, d_id).latest_version.table
         assert table["masked"] == [1] and table["rows"][1] == ["周桂英", "139****1234"]
+
+
+def test_an_editor_records_a_stages_day_on_the_obligations_page(app, client, world, login):
+    app.extensions["sunwall.clock"] = FixedClock(NOW)
+    with app.app_context(), session_scope() as s:
+        staged = CatalogueItem(category_id=world.item_public.category_id, title="发展党员各阶段公示", scope=Scope.public,
+                               timing=Timing.staged, stages=["确定入党积极分子", "确定发展对象"], deadline_days=5)
+        s.add(staged)
+        s.flush()
+        editor, reviewer = s.merge(world.editor), s.merge(world.reviewer)
+        d = disclosures.create_draft(s, editor, DraftInput(
+            area_id=world.village_a.id, catalogue_item_id=staged.id, title="积极分子公示", valid_from=NOW, body="正文",
+            stage=0, case_title="发展党员：刘某", case_opened_on=NOW.date()), NOW)
+        disclosures.submit(s, editor, d.id, NOW)
+        disclosures.approve(s, reviewer, d.id, NOW)
+        case_id = d.case_id
+    login("editor_a")
+    page = client.get("/admin/obligations").get_data(as_text=True)
+    assert f"/admin/cases/{case_id}/stages/1" in page and "这个阶段的发生日期" in page
+    bad = client.post(f"/admin/cases/{case_id}/stages/1", data={"csrf_token": csrf_from(page), "day": "2099-01-01"})
+    assert bad.status_code == 302
+    assert "晚于今天" in client.get(bad.headers["Location"]).get_data(as_text=True)
+    done = client.post(f"/admin/cases/{case_id}/stages/1", data={"csrf_token": csrf_from(page), "day": "2026-11-20"})
+    after = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "已登记发生日期" in after and "2026-11-25" in after  # due five days after

@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "disclosure.correct": N_("发起更正"),
     "disclosure.supersede": N_("事项被更正替换"),
     "case.register": N_("登记事项案卷"),
+    "case.stage": N_("登记阶段发生日期"),
     "feedback.answer": N_("答复群众反馈"),
     "device.create": N_("添加屏幕"),
     "device.enrolment_code": N_("生成屏幕注册码"),

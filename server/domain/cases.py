@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain import audit, catalogue, content
-from server.domain.access import area_clause, area_in_scope
-from server.domain.errors import ValidationFailed
-from server.models import Area, CatalogueItem, DisclosureCase, Role, Timing, User
+from server.domain.access import area_clause, area_in_scope, require
+from server.domain.errors import Conflict, NotFound, ValidationFailed
+from server.models import Area, CatalogueItem, Disclosure, DisclosureCase, Role, Timing, User
 
 MAX_STAGES = 8  # stages a staged catalogue item may name
 
@@ -70,5 +70,57 @@ def register(
         session, user, "case.register", now, target=("case", case.id), area=area,
         before=None, after={"title": clean, "item": item.id, "opened_on": opened_on.isoformat()},
         detail={"title": clean},
+    )
+    return case
+
+
+def stage_days(case: DisclosureCase) -> tuple[tuple[int, dt.date], ...]:
+    """The recorded days of a case's later stages, as (stage, day), in stage order."""
+    found = []
+    for key, day in (case.stage_dates or {}).items():
+        if key.isdigit():
+            found.append((int(key), dt.date.fromisoformat(day)))
+    return tuple(sorted(found))
+
+
+def record_stage(
+    session: Session, user: User, case_id: int, stage: int, day: dt.date | None, now: dt.datetime,
+) -> DisclosureCase:
+    """Record the day a later stage of a staged case happened (the branch meeting that made
+    someone a 发展对象): the stage's disclosure is then due `deadline_days` after it. Only
+    the next stage not yet disclosed, only once, never a day in the future."""
+    case = session.scalar(
+        select(DisclosureCase).join(Area, Area.id == DisclosureCase.area_id)
+        .where(DisclosureCase.id == case_id, area_clause(user))
+    )
+    if case is None:
+        raise NotFound("未找到该事项案卷。")
+    area = session.get_one(Area, case.area_id)
+    require(user, area, Role.editor)
+    stages = case.catalogue_item.stages or []
+    if case.catalogue_item.timing is not Timing.staged or not 0 < stage < len(stages):
+        raise ValidationFailed("只能登记分阶段事项第二个及以后阶段的发生日期。", field="stage")
+    met = {
+        s for (s,) in session.execute(
+            select(Disclosure.stage).where(Disclosure.case_id == case.id, Disclosure.slot.is_not(None))
+        )
+    }
+    if stage in met:
+        raise Conflict(f"“{stages[stage]}”阶段已经公开，不用再登记。", field="stage")
+    if stage - 1 not in met:
+        raise Conflict(f"请先公开上一阶段“{stages[stage - 1]}”。", field="stage")
+    if str(stage) in (case.stage_dates or {}):
+        raise Conflict(f"“{stages[stage]}”阶段的发生日期已经登记过了。", field="stage")
+    if day is None:
+        raise ValidationFailed("请填写这个阶段的发生日期。", field="day")
+    if day > now.date() + dt.timedelta(days=1):
+        raise ValidationFailed("发生日期不能晚于今天。", field="day")
+    if day < case.opened_on:
+        raise ValidationFailed("发生日期不能早于事项开始的日期。", field="day")
+    case.stage_dates = {**(case.stage_dates or {}), str(stage): day.isoformat()}
+    session.flush()
+    audit.record(
+        session, user, "case.stage", now, target=("case", case.id), area=area,
+        after={"stage": stage, "day": day.isoformat()}, detail={"title": case.title, "stage": stages[stage]},
     )
     return case

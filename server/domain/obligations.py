@@ -9,8 +9,8 @@ may see and calls it. An obligation is met by an approved disclosure holding its
 - Regular items (定期): one obligation per period that has started since the item joined the
   catalogue (at most `LOOKBACK_DAYS` back); due `deadline_days` after the period's last day.
 - Staged items (逐段): per case, the next stage not yet disclosed; the first stage is due
-  `deadline_days` after the case opened; a later stage waits for its event and has no due
-  date until then.
+  `deadline_days` after the case opened; a later stage is due `deadline_days` after the day
+  an editor records its event happened (`cases.record_stage`), and has no due date until then.
 - Ad hoc items (随时): per case registered in advance, due `deadline_days` after its event;
   an ad hoc disclosure made without a case owes nothing.
 """
@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.domain import cases as cases_
 from server.domain import periods
 from server.domain.access import area_clause
 from server.domain.text import N_
@@ -85,6 +86,7 @@ class Case:
     item_id: int
     title: str
     opened_on: dt.date
+    stage_days: tuple[tuple[int, dt.date], ...] = ()  # (stage, the day its event happened)
 
 
 @dataclass(frozen=True)
@@ -178,10 +180,13 @@ def derive(
 def _case_obligations(base: Obligation, rule: Rule, case: Case, met: dict[str, Met], today: dt.date) -> list[Obligation]:
     """A case's stages met so far and the next one owed (an ad hoc case has one stage)."""
     names = rule.stages if rule.timing is Timing.staged and rule.stages else ("",)
+    happened = dict(case.stage_days)
+    happened[0] = case.opened_on
     out = []
     for stage, name in enumerate(names):
         hit = met.get(f"c:{case.id}:{stage}")
-        due = case.opened_on + dt.timedelta(days=rule.deadline_days) if stage == 0 else None
+        day = happened.get(stage)
+        due = day + dt.timedelta(days=rule.deadline_days) if day is not None else None
         out.append(replace(
             base, state=_state(hit, due, today), due=due, case_id=case.id, case=case.title,
             stage=stage, stage_name=name, met_by=hit.disclosure_id if hit else None,
@@ -261,7 +266,7 @@ def for_user(session: Session, user: User, now: dt.datetime, zone: str, area_id:
         return []
     ids = [a.id for a in areas]
     cases = [
-        Case(c.id, c.area_id, c.catalogue_item_id, c.title, c.opened_on)
+        Case(c.id, c.area_id, c.catalogue_item_id, c.title, c.opened_on, cases_.stage_days(c))
         for c in session.scalars(select(DisclosureCase).where(DisclosureCase.area_id.in_(ids)))
     ]
     return derive(

@@ -106,6 +106,9 @@ class DisclosureCase(Base):
     # When the matter arose (the event of an ad hoc item, the start of a staged one): the
     # first disclosure is due deadline_days after it.
     opened_on: Mapped[dt.date]
+    # When a later stage's event happened ({"2": "2027-03-01"}), recorded by an editor: that
+    # stage is then due deadline_days after it.
+    stage_dates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,7 +15,7 @@ from wtforms.validators import DataRequired, Optional
 from server.clock import now
 from server.domain import cases, obligations
 from server.domain.access import visible_areas
-from server.edge import onto, refused
+from server.edge import flashed, onto, refused
 from server.extensions import db_session
 from server.inputs import parse_query
 from server.models import Role
@@ -91,3 +93,21 @@ def case_new():
             flash(_("已登记。它的第一次公开将按期限计入“待公开”。"))
             return redirect(url_for("web.obligation_list", area_id=made.area_id))
     return render_template("admin/case_form.html", form=form), 422 if form.errors else 200
+
+
+@web.route("/admin/cases/<int:case_id>/stages/<int:stage>", methods=["POST"])
+@signed_in
+def case_stage(case_id: int, stage: int):
+    """Record the day a later stage happened: from then on its disclosure is owed by a date."""
+    raw = request.form.get("day", "")
+    try:
+        day = dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        day = None
+    done = None
+    with refused(flashed):
+        done = cases.record_stage(db_session(), actor(), case_id, stage, day, now())
+    if done is not None:
+        flash(_("已登记发生日期，这个阶段的公开期限从这天算起。"))
+    back = request.form.get("area_id", "")
+    return redirect(url_for("web.obligation_list", area_id=int(back) if back.isdigit() else None))

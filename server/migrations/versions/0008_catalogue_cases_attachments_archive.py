@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('catalogue_item_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=120), nullable=False),
     sa.Column('opened_on', sa.Date(), nullable=False),
+    sa.Column('stage_dates', sa.JSON(), nullable=False, server_default='{}'),
     sa.Column('opened_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
