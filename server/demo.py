@@ -110,7 +110,7 @@ def seed(session: Session, now: dt.datetime) -> dict[str, Any]:
             period=period, stage=stage, case_id=case if isinstance(case, int) else None,
             case_title=case if isinstance(case, str) else "", case_opened_on=dates.local_day(start, zone),
         )
-        d = disclosures.create_draft(session, editor, data, start)
+        d = disclosures.create_draft(session, editor, data, start, zone)
         disclosures.submit(session, editor, d.id, start)
         disclosures.approve(session, reviewer, d.id, start + dt.timedelta(hours=2), "同意公开", zone=zone)
         made.append(d)

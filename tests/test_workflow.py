@@ -281,3 +281,14 @@ def test_an_internal_first_item_printed_in_its_internal_phase_is_marked_internal
     outside = printing._board_data(d, d.published_version, "Asia/Shanghai", NOW + dt.timedelta(days=6))
     assert inside["scope"] == "internal" and inside["public_from"] is not None
     assert outside["scope"] == "public" and outside["valid_from"] == (NOW + dt.timedelta(days=5)).isoformat()
+
+
+def test_which_period_is_next_follows_the_townships_day_not_utc(session, make_world):
+    """At 01:00 on 1 December in Beijing (still 30 November in UTC) January is next month."""
+    w = make_world(session)
+    monthly = items(session, w)["monthly"]
+    moment = dt.datetime(2026, 11, 30, 17, 0, tzinfo=dt.UTC)
+    d = disclosures.create_draft(session, w.editor, draft(w, monthly, period="2027-01"), moment, "Asia/Shanghai")
+    assert d.period == "2027-01"
+    with pytest.raises(ValidationFailed, match="不能晚于下一期"):
+        disclosures.create_draft(session, w.editor, draft(w, monthly, period="2027-01"), moment, "UTC")

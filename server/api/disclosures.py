@@ -93,7 +93,7 @@ def list_disclosures(query: DisclosureQuery):
 @endpoint("post", "/disclosures", summary="Create a draft", tag="disclosures", body=DisclosureIn, response=DisclosureOut, status=201, responses={422: "invalid field"})
 def create_disclosure(payload: DisclosureIn):
     session = db_session()
-    created = disclosures.create_draft(session, current_actor(), _draft(payload), now())
+    created = disclosures.create_draft(session, current_actor(), _draft(payload), now(), local_zone())
     return serialise(created)
 
 
@@ -105,7 +105,7 @@ def get_disclosure(disclosure_id: int):
 @endpoint("put", "/disclosures/{disclosure_id}", summary="Replace a draft (adds a version)", tag="disclosures", body=DisclosureIn, response=DisclosureOut, responses={409: "not editable", 404: "not found"})
 def update_disclosure(disclosure_id: int, payload: DisclosureIn):
     session = db_session()
-    updated = disclosures.update_draft(session, current_actor(), disclosure_id, _draft(payload), now())
+    updated = disclosures.update_draft(session, current_actor(), disclosure_id, _draft(payload), now(), local_zone())
     return serialise(updated)
 
 

@@ -13,6 +13,7 @@ from server.domain import audit, catalogue, content
 from server.domain.access import area_clause, area_in_scope, require
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 from server.models import Area, CatalogueItem, Disclosure, DisclosureCase, Role, Timing, User
+from signage_layouts import dates
 
 MAX_STAGES = 8  # stages a staged catalogue item may name
 
@@ -45,7 +46,7 @@ def open_cases(session: Session, user: User) -> list[CaseRow]:
 
 def register(
     session: Session, user: User, area_id: int, item_id: int, title: str, opened_on: dt.date | None,
-    now: dt.datetime,
+    now: dt.datetime, zone: str = dates.DEFAULT_ZONE,
 ) -> DisclosureCase:
     """Register a matter before it is disclosed (a large expense decided, a member's
     development started): from then on its first disclosure is owed by a date."""
@@ -58,7 +59,7 @@ def register(
     clean = content.clean_title(title, field="title")
     if opened_on is None:
         raise ValidationFailed("请填写事项的发生（开始）日期。", field="opened_on")
-    if opened_on > now.date() + dt.timedelta(days=1):
+    if opened_on > dates.local_day(now, zone):
         raise ValidationFailed("事项的发生日期不能晚于今天。", field="opened_on")
     case = DisclosureCase(
         area_id=area.id, catalogue_item_id=item.id, title=clean, opened_on=opened_on,
@@ -85,6 +86,7 @@ def stage_days(case: DisclosureCase) -> tuple[tuple[int, dt.date], ...]:
 
 def record_stage(
     session: Session, user: User, case_id: int, stage: int, day: dt.date | None, now: dt.datetime,
+    zone: str = dates.DEFAULT_ZONE,
 ) -> DisclosureCase:
     """Record the day a later stage of a staged case happened (the branch meeting that made
     someone a 发展对象): the stage's disclosure is then due `deadline_days` after it. Only
@@ -113,7 +115,7 @@ def record_stage(
         raise Conflict(f"“{stages[stage]}”阶段的发生日期已经登记过了。", field="stage")
     if day is None:
         raise ValidationFailed("请填写这个阶段的发生日期。", field="day")
-    if day > now.date() + dt.timedelta(days=1):
+    if day > dates.local_day(now, zone):
         raise ValidationFailed("发生日期不能晚于今天。", field="day")
     if day < case.opened_on:
         raise ValidationFailed("发生日期不能早于事项开始的日期。", field="day")

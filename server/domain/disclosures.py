@@ -143,7 +143,7 @@ def list_visible(
 
 
 def _validated(
-    session: Session, data: DraftInput, area: Area, now: dt.datetime, editing: Disclosure | None = None,
+    session: Session, data: DraftInput, area: Area, now: dt.datetime, zone: str, editing: Disclosure | None = None,
 ) -> tuple[CatalogueItem, Scope, dict[str, Any], Placement]:
     item = session.get(CatalogueItem, data.catalogue_item_id)
     if item is None:
@@ -171,7 +171,7 @@ def _validated(
         body = content.clean_body(data.body)
         snapshot.update(body_source=body, body_html=content.render_markdown(body))
     snapshot["attachments"] = attachments.refs(session, data.attachments)
-    placement = _place(session, data, item, area, scope, editing, now)
+    placement = _place(session, data, item, area, scope, editing, now, dates.local_day(now, zone))
     return item, scope, snapshot, placement
 
 
@@ -185,7 +185,7 @@ def _holder(session: Session, slot: str, editing: Disclosure | None) -> Disclosu
 
 def _place(
     session: Session, data: DraftInput, item: CatalogueItem, area: Area, scope: Scope,
-    editing: Disclosure | None, now: dt.datetime,
+    editing: Disclosure | None, now: dt.datetime, today: dt.date,
 ) -> Placement:
     """The obligation the draft meets (period, or case and stage), checked: a period or a
     stage already disclosed, a stage out of order, a case of another item are refused."""
@@ -201,7 +201,6 @@ def _place(
             raise ValidationFailed("定期公开的事项按期次公开，不属于某个事项案卷。", field="case_id")
         kind = Period(item.period) if item.period in {p.value for p in Period} else Period.monthly
         span = periods.parse(kind, data.period)
-        today = now.date()
         if span.start > periods.following(periods.containing(kind, today), kind).start:
             raise ValidationFailed("公开期次不能晚于下一期。", field="period")
         held = _holder(session, f"p:{area.id}:{item.id}:{span.code}", editing)
@@ -351,9 +350,12 @@ def authors_of(disclosure: Disclosure, version: DisclosureVersion) -> list[int]:
     return ids
 
 
-def create_draft(session: Session, user: User, data: DraftInput, now: dt.datetime) -> Disclosure:
+def create_draft(
+    session: Session, user: User, data: DraftInput, now: dt.datetime, zone: str = dates.DEFAULT_ZONE,
+) -> Disclosure:
+    """A new draft; `zone` is the township's (which period is "now" for a regular item)."""
     area = area_in_scope(session, user, data.area_id, Role.editor)
-    item, scope, snapshot, placement = _validated(session, data, area, now)
+    item, scope, snapshot, placement = _validated(session, data, area, now, zone)
     disclosure = Disclosure(
         area=area,
         catalogue_item=item,
@@ -376,7 +378,8 @@ def create_draft(session: Session, user: User, data: DraftInput, now: dt.datetim
 
 
 def update_draft(
-    session: Session, user: User, disclosure_id: int, data: DraftInput, now: dt.datetime
+    session: Session, user: User, disclosure_id: int, data: DraftInput, now: dt.datetime,
+    zone: str = dates.DEFAULT_ZONE,
 ) -> Disclosure:
     disclosure = get(session, user, disclosure_id)
     require(user, disclosure.area, Role.editor)
@@ -387,7 +390,7 @@ def update_draft(
         area.id != disclosure.area_id or data.catalogue_item_id != disclosure.catalogue_item_id
     ):
         raise ValidationFailed("更正稿的公开单位和目录项与被更正的事项相同，不能改。", field="catalogue_item_id")
-    item, scope, snapshot, placement = _validated(session, data, area, now, disclosure)
+    item, scope, snapshot, placement = _validated(session, data, area, now, zone, disclosure)
     before = _state(disclosure)
     _transition(session, disclosure, EDITABLE, DisclosureStatus.draft, now, "只有草稿或被退回的事项可以修改。")
     disclosure.area, disclosure.catalogue_item, disclosure.scope = area, item, scope
@@ -481,7 +484,7 @@ def _claim_slot(session: Session, disclosure: Disclosure) -> None:
     slot = slot_of(disclosure)
     if slot is None:
         return
-    held = session.scalar(select(Disclosure).where(Disclosure.slot == slot, Disclosure.id != disclosure.id))
+    held = _holder(session, slot, disclosure)
     if held is not None:
         raise Conflict(f"这一期次或阶段已由第 {held.id} 号事项公开，不能重复公开；要修改请对它“更正”。", field="period")
     disclosure.slot = slot
@@ -602,12 +605,12 @@ def reject(
 
 
 def preview_draft(
-    session: Session, user: User, data: DraftInput, now: dt.datetime
+    session: Session, user: User, data: DraftInput, now: dt.datetime, zone: str = dates.DEFAULT_ZONE,
 ) -> tuple[Disclosure, DisclosureVersion]:
     """The disclosure and version a draft would make, checked like `create_draft` (the user
     edits the chosen area) but never saved: the objects are not added to the session."""
     area = area_in_scope(session, user, data.area_id, Role.editor)
-    item, scope, snapshot, placement = _validated(session, data, area, now)
+    item, scope, snapshot, placement = _validated(session, data, area, now, zone)
     disclosure = Disclosure(
         area=area, catalogue_item=item, kind=data.kind, scope=scope, title=snapshot["title"],
         valid_from=data.valid_from, valid_to=data.valid_to, created_at=now, updated_at=now,

@@ -232,15 +232,16 @@ def _disclosure_boards(
 
 def _shelves(boards: list[Board]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Boards by catalogue category, in the catalogue's order, each keeping its order."""
-    shelves: dict[tuple[int, str], list[str]] = {}
+    # One shelf per category name: a village's and its township's catalogues share the
+    # seven categories, and a villager browses them as one, where the first of them stands.
+    shelves: dict[str, tuple[int, list[str]]] = {}
     for board in boards:
         if board.shelf is not None:
-            # One shelf per category name: a village's and its township's catalogues share
-            # the seven categories, and a villager browses them as one.
             position, _, name = board.shelf
-            key = next((k for k in shelves if k[1] == name), (position, name))
-            shelves.setdefault(key, []).append(board.id)
-    return tuple((name, tuple(ids)) for (_, name), ids in sorted(shelves.items()))
+            first, ids = shelves.setdefault(name, (position, []))
+            shelves[name] = (min(first, position), ids)
+            ids.append(board.id)
+    return tuple((name, tuple(ids)) for name, (_, ids) in sorted(shelves.items(), key=lambda kv: (kv[1][0], kv[0])))
 
 
 def _urgent_board(notice: UrgentNotice, zone: str, voice: str | None) -> Board:

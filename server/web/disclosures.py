@@ -178,9 +178,9 @@ def _save(form: DisclosureForm, disclosure_id: int | None):
         if disclosure_id is not None and data.table is not None:
             _keep_masked(disclosures.get(session, actor(), disclosure_id).latest_version.table, data.table)
         if disclosure_id is None:
-            saved = disclosures.create_draft(session, actor(), data, now())
+            saved = disclosures.create_draft(session, actor(), data, now(), local_zone())
         else:
-            saved = disclosures.update_draft(session, actor(), disclosure_id, data, now())
+            saved = disclosures.update_draft(session, actor(), disclosure_id, data, now(), local_zone())
     return saved
 
 
@@ -301,7 +301,7 @@ def disclosure_draft_preview() -> Any:
     errors: list[dict[str, str]] = []
     if form.validate():
         with refused(lambda err: errors.append(_problem(form, err.field, err.message))):
-            disclosure, version = disclosures.preview_draft(db_session(), actor(), attachment_pages.kept_in(_input(form)), now())
+            disclosure, version = disclosures.preview_draft(db_session(), actor(), attachment_pages.kept_in(_input(form)), now(), local_zone())
             meta = signage_layouts.layouts()[layout]
             return jsonify(html=board_page(disclosure, version, layout)[0], width=meta["width"], height=meta["height"])
     for name, messages in form.errors.items():

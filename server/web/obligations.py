@@ -87,7 +87,7 @@ def case_new():
         with refused(onto(form)):
             made = cases.register(
                 session, user, form.area_id.data, form.catalogue_item_id.data, form.title.data or "",
-                form.opened_on.data, now(),
+                form.opened_on.data, now(), local_zone(),
             )
         if made is not None:
             flash(_("已登记。它的第一次公开将按期限计入“待公开”。"))
@@ -106,7 +106,7 @@ def case_stage(case_id: int, stage: int):
         day = None
     done = None
     with refused(flashed):
-        done = cases.record_stage(db_session(), actor(), case_id, stage, day, now())
+        done = cases.record_stage(db_session(), actor(), case_id, stage, day, now(), local_zone())
     if done is not None:
         flash(_("已登记发生日期，这个阶段的公开期限从这天算起。"))
     back = request.form.get("area_id", "")

@@ -32,6 +32,7 @@ from server.extensions import db_session
 from server.models import Disclosure, DisclosureKind, Role
 from server.web import web
 from server.web.auth import actor, signed_in
+from server.web.forms import local_zone
 
 PREVIEW_ROWS = 50
 # Headers that name personal numbers (ticked) or names (offered, not ticked).
@@ -166,7 +167,7 @@ def table_import_apply(disclosure_id: int, stash_id: str):
     saved = None
     with refused(flashed):
         saved = disclosures.update_draft(
-            session, actor(), disclosure.id, _same_draft(disclosure, table.as_dict(masked)), moment
+            session, actor(), disclosure.id, _same_draft(disclosure, table.as_dict(masked)), moment, local_zone()
         )
     if saved is None:
         return redirect(url_for("web.table_import_preview", disclosure_id=disclosure_id, stash_id=stash_id))
