@@ -291,21 +291,24 @@ def test_a_board_lists_its_files_for_the_screen_and_names_them_in_its_html(sessi
     plan = manifests.plan_manifest(session, w.screen_a, NOW, settings)
     board = next(b for b in plan.render(NOW)["boards"] if b["title"] == "带附件的公开")
     pages = document.derived["pages"]
-    # In the order shown: the PDF's pages, the photo, the video (the original PDF stays home).
-    assert [f["content"] for f in board["files"]] == [*pages, photo.sha256, video.sha256]
+    # In the order shown: the PDF's pages, the photo, the video and its first frame (shown
+    # until it plays; the original PDF stays home).
+    poster = video.derived["poster"]
+    assert [f["content"] for f in board["files"]] == [*pages, photo.sha256, video.sha256, poster]
     assert board["files"][0] == {
         "content": pages[0], "href": f"/api/v1/device/files/{pages[0]}",
         "size": blobs.path(pages[0]).stat().st_size, "type": "image/png",
     }
-    assert board["files"][-2]["type"] == "image/jpeg" and board["files"][-1]["type"] == "video/mp4"
+    assert board["files"][-3]["type"] == "image/jpeg" and board["files"][-2]["type"] == "video/mp4"
+    assert board["files"][-1]["type"] == "image/jpeg"
     html = plan.pages[board["content"]]
     for f in board["files"]:
-        assert f'data-file="{f["content"]}"' in html
+        assert f'data-file="{f["content"]}"' in html or f'data-poster="{f["content"]}"' in html
     assert document.sha256 not in html
     assert re.search(r"<video [^>]*muted loop autoplay", html)
     # The screen may fetch exactly these files.
     stamp = manifests.known_stamp(session, manifests.Screen.of(w.screen_a), NOW, settings)
-    assert set(stamp.files) == {*pages, photo.sha256, video.sha256}
+    assert set(stamp.files) == {*pages, photo.sha256, video.sha256, poster}
     assert stamp.files[video.sha256] == "video/mp4"
 
 
@@ -507,7 +510,7 @@ def test_a_screen_fetches_only_the_files_its_manifest_lists(app, client, world, 
     manifest = client.get("/api/v1/device/manifest", headers=hall).get_json()
     board = next(b for b in manifest["boards"] if b["title"] == "修路公开")
     listed = {f["content"] for f in board["files"]}
-    assert listed == {posted["page"], posted["photo"], posted["video"]}
+    assert listed == {posted["page"], posted["photo"], posted["video"], posted["poster"]}
     for f in board["files"]:
         got = client.get(f["href"], headers=hall)
         assert got.status_code == 200 and got.mimetype == f["type"] and len(got.get_data()) == f["size"]
@@ -706,3 +709,28 @@ def test_prune_forgets_old_uploads_no_version_uses_and_keeps_the_rest(session, m
     assert set(gone) == abandoned_files
     left = set(session.scalars(select(Attachment.sha256)))
     assert left == {used.sha256, recent.sha256}
+
+
+def test_a_sha256_learnt_elsewhere_does_not_put_someone_elses_file_on_a_draft(session, make_world, tmp_path):
+    """The API takes attachments by sha256: only the user's own uploads, or files of items
+    they can see, may go on their draft (the web form and the API alike)."""
+    from server.domain import users
+    from server.domain.disclosures import DraftInput
+    from server.models import Role
+
+    w = make_world(session)
+    blobs = BlobStore(tmp_path / "blobs")
+    theirs = attachments.store(session, w.editor_a, "甲村内部.jpg", jpeg_with_gps(), NOW, blobs=blobs)
+    outsider = users.create_user(session, username="editor_b", password="correct-horse", display_name="乙村经办人",
+                                 grants=[(Role.editor, w.village_b)])
+    with pytest.raises(ValidationFailed) as err:
+        disclosures.create_draft(session, outsider, DraftInput(
+            area_id=w.village_b.id, catalogue_item_id=w.item_public.id, title="借图", valid_from=NOW, body="正文",
+            attachments=[theirs.sha256]), NOW)
+    assert err.value.field == "attachments"
+    # The uploader, and the township editor above the village, may use it.
+    for user, area in ((w.editor_a, w.village_a), (w.editor, w.village_a)):
+        made = disclosures.create_draft(session, user, DraftInput(
+            area_id=area.id, catalogue_item_id=w.item_public.id, title="用图", valid_from=NOW, body="正文",
+            attachments=[theirs.sha256]), NOW)
+        assert [a["sha256"] for a in made.latest_version.attachments] == [theirs.sha256]

@@ -463,13 +463,14 @@ def _sha(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def refs(session: Session, shas: list[str]) -> list[dict[str, Any]]:
+def refs(session: Session, user: User, shas: list[str]) -> list[dict[str, Any]]:
     """The version's attachment list for `shas` (in the order given, each once): every
-    one must be a stored attachment."""
+    one must be a stored attachment `user` may put on a draft (`uploaded_by`), so a
+    sha256 learnt elsewhere never brings someone else's file into view."""
     wanted = list(dict.fromkeys(shas))
     if len(wanted) > MAX_PER_VERSION:
         raise ValidationFailed(f"附件最多 {MAX_PER_VERSION} 个，现在有 {len(wanted)} 个。", field="attachments")
-    found = {a.sha256: a for a in session.scalars(select(Attachment).where(Attachment.sha256.in_(wanted)))}
+    found = {a.sha256: a for a in uploaded_by(session, user, wanted)}
     missing = [sha for sha in wanted if sha not in found]
     if missing:
         raise ValidationFailed("附件不存在或已失效，请重新上传。", field="attachments")
@@ -506,6 +507,9 @@ def media_of(row: Attachment, name: str | None = None) -> dict[str, Any]:
     else:
         files = [_file(row.sha256, row.mime, row.size, row.width, row.height)]
     poster = derived.get("poster")
+    if poster:  # a video's first frame: shown before it plays, cached with it
+        files.append(_file(poster, "image/jpeg", int(extra.get(poster, {}).get("size", 0)),
+                           extra.get(poster, {}).get("width"), extra.get(poster, {}).get("height")))
     return {
         "kind": row.kind.value,
         "name": name or row.filename,

@@ -143,7 +143,8 @@ def list_visible(
 
 
 def _validated(
-    session: Session, data: DraftInput, area: Area, now: dt.datetime, zone: str, editing: Disclosure | None = None,
+    session: Session, user: User, data: DraftInput, area: Area, now: dt.datetime, zone: str,
+    editing: Disclosure | None = None,
 ) -> tuple[CatalogueItem, Scope, dict[str, Any], Placement]:
     item = session.get(CatalogueItem, data.catalogue_item_id)
     if item is None:
@@ -170,7 +171,7 @@ def _validated(
         snapshot["table"] = content.clean_table(data.table)
         body = content.clean_body(data.body)
         snapshot.update(body_source=body, body_html=content.render_markdown(body))
-    snapshot["attachments"] = attachments.refs(session, data.attachments)
+    snapshot["attachments"] = attachments.refs(session, user, data.attachments)
     placement = _place(session, data, item, area, scope, editing, now, dates.local_day(now, zone))
     return item, scope, snapshot, placement
 
@@ -355,7 +356,7 @@ def create_draft(
 ) -> Disclosure:
     """A new draft; `zone` is the township's (which period is "now" for a regular item)."""
     area = area_in_scope(session, user, data.area_id, Role.editor)
-    item, scope, snapshot, placement = _validated(session, data, area, now, zone)
+    item, scope, snapshot, placement = _validated(session, user, data, area, now, zone)
     disclosure = Disclosure(
         area=area,
         catalogue_item=item,
@@ -390,7 +391,7 @@ def update_draft(
         area.id != disclosure.area_id or data.catalogue_item_id != disclosure.catalogue_item_id
     ):
         raise ValidationFailed("更正稿的公开单位和目录项与被更正的事项相同，不能改。", field="catalogue_item_id")
-    item, scope, snapshot, placement = _validated(session, data, area, now, zone, disclosure)
+    item, scope, snapshot, placement = _validated(session, user, data, area, now, zone, disclosure)
     before = _state(disclosure)
     _transition(session, disclosure, EDITABLE, DisclosureStatus.draft, now, "只有草稿或被退回的事项可以修改。")
     disclosure.area, disclosure.catalogue_item, disclosure.scope = area, item, scope
@@ -610,7 +611,7 @@ def preview_draft(
     """The disclosure and version a draft would make, checked like `create_draft` (the user
     edits the chosen area) but never saved: the objects are not added to the session."""
     area = area_in_scope(session, user, data.area_id, Role.editor)
-    item, scope, snapshot, placement = _validated(session, data, area, now, zone)
+    item, scope, snapshot, placement = _validated(session, user, data, area, now, zone)
     disclosure = Disclosure(
         area=area, catalogue_item=item, kind=data.kind, scope=scope, title=snapshot["title"],
         valid_from=data.valid_from, valid_to=data.valid_to, created_at=now, updated_at=now,
