@@ -39,6 +39,15 @@ def end_reading() -> None:
         session.rollback()
 
 
+def checkpoint() -> None:
+    """Commit what this request did so far as a unit of work of its own, before a second
+    one that may be refused (files uploaded with a draft stay when the draft is not saved).
+    The only other commit besides the edge's own at the end; never inside domain code."""
+    session = g.get("db_session")
+    if session is not None and not g.get("uow_abandoned"):
+        session.commit()
+
+
 def finish(response: Any) -> Any:
     """Commit the request's unit of work, unless it was abandoned."""
     session = g.get("db_session")

@@ -24,6 +24,7 @@ from server import blobs
 from server.clock import now
 from server.domain import attachments
 from server.domain.errors import DomainError
+from server.edge import checkpoint
 from server.extensions import db_session
 from server.models import Attachment, Disclosure
 from server.web import web
@@ -93,7 +94,7 @@ def receive(disclosure: Disclosure | None) -> DraftFiles:
         if row.sha256 not in files.shas:
             files.rows.append(row)
     if stored:
-        session.commit()  # the uploads stay even if the draft itself is refused
+        checkpoint()  # the uploads stay even if the draft itself is refused
     g.draft_files = files
     return files
 
