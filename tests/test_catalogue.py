@@ -413,3 +413,16 @@ def test_the_api_lists_a_kinds_catalogue(client, seeded, bearer, app):
     spec = client.get("/api/v1/openapi.json").get_json()
     params = spec["paths"]["/catalogue"]["get"]["parameters"]
     assert [p["name"] for p in params] == ["org_kind"]
+
+
+def test_moving_an_item_skips_retired_items_the_page_does_not_list(session, place):
+    admin = place["town_admin"]
+    category = catalogue.categories(session, AreaKind.village)[1]
+    first, second, third = category.items[:3]
+    catalogue.retire_item(session, admin, second.id, NOW)
+    catalogue.move_item(session, admin, third.id, -1, NOW)  # up past the retired one: before the first
+    session.expire_all()
+    live = [i.id for i in catalogue.categories(session, AreaKind.village)[1].items if i.retired_at is None]
+    assert live[:2] == [third.id, first.id]
+    moves = session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "catalogue.item_move"))
+    assert moves == 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from server.domain import audit
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -87,6 +87,7 @@ def categories(session: Session, kind: AreaKind) -> list[CatalogueCategory]:
     """A kind's categories in catalogue order; each one's `items` (retired too) in order."""
     return list(session.scalars(
         select(CatalogueCategory).where(CatalogueCategory.org_kind == kind)
+        .options(selectinload(CatalogueCategory.items))  # one query for every category's items
         .order_by(CatalogueCategory.position, CatalogueCategory.id)
     ))
 
@@ -449,11 +450,15 @@ def update_item(
 
 
 def move_item(session: Session, user: User, item_id: int, step: int, now: dt.datetime) -> None:
-    """One place up (-1) or down (+1) within its category."""
+    """One place up (-1) or down (+1) among the live items of its category (the ones the
+    page lists); retired items keep their order after them."""
     home = _editor(user)
     item = _item(session, item_id)
-    rows = list(item.category.items)
-    if _swap(rows, rows.index(item), step):
+    live = [i for i in item.category.items if i.retired_at is None]
+    retired = [i for i in item.category.items if i.retired_at is not None]
+    if item in live and _swap(live, live.index(item), step):
+        for position, row in enumerate(live + retired):
+            row.position = position
         session.flush()
         audit.record(session, user, "catalogue.item_move", now, target=("catalogue_item", item.id), area=home,
                      detail={"org_kind": item.category.org_kind.value, "title": item.title, "step": step})
