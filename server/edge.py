@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
-from flask import flash, g, make_response
+from flask import after_this_request, flash, g, make_response
 
 from server.domain.errors import DomainError
 
@@ -37,6 +37,18 @@ def end_reading() -> None:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("end_reading() after a change would drop it")
         session.rollback()
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run `action` once this request's unit of work has committed and its response is on
+    its way (never when the commit fails): e.g. deleting an uploaded file kept for the
+    apply step, so a failed apply can be retried with it."""
+
+    @after_this_request
+    def run(response: Any) -> Any:
+        if not g.get("uow_abandoned"):
+            action()
+        return response
 
 
 def checkpoint() -> None:

@@ -34,8 +34,8 @@ from server.domain.catalogue import (
     TIMING_LABELS,
     ItemInput,
 )
-from server.domain.errors import DomainError, Forbidden, NotFound
-from server.edge import abandon, flashed, onto, refused
+from server.domain.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from server.edge import abandon, after_commit, flashed, onto, refused
 from server.extensions import db_session
 from server.models import CATALOGUE_KINDS, AreaKind, CatalogueCategory, CatalogueItem, User
 from server.web import web
@@ -318,12 +318,12 @@ def catalogue_import_apply(kind: str, stash_id: str):
     retire_missing = request.form.get("retire_missing") == "1"
     try:
         counts = catalogue_sheets.apply(session, user, org_kind, filename, data, moment, retire_missing)
-    except DomainError:
+    except ValidationFailed:
         # The catalogue changed since the preview: show the file's problems as they are now.
         abandon()
         plan = catalogue_sheets.preview(session, org_kind, filename, data, retire_missing)
         return _import_page(org_kind, ImportForm(), plan, None, filename, retire_missing)
-    imports.discard(_stash_dir(), stash_id)
+    after_commit(lambda: imports.discard(_stash_dir(), stash_id))
     flash(_("已导入公开目录：新增 %(new)s 项，修改 %(changed)s 项，恢复 %(restored)s 项，停用 %(retired)s 项，新建分类 %(categories)s 个。",
             **counts))
     return _back(org_kind)

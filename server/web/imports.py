@@ -20,7 +20,7 @@ from server.domain import imports
 from server.domain.access import ROLE_LABELS
 from server.domain.areas import KIND_LABELS
 from server.domain.errors import DomainError
-from server.edge import abandon
+from server.edge import abandon, after_commit
 from server.extensions import db_session
 from server.web import web
 from server.web.areas import admin
@@ -73,7 +73,7 @@ def import_apply(stash_id: str):
         # Something changed since the preview: show the file's problems as they are now.
         abandon()
         return _preview(imports.preview(session, user, filename, data), None, filename)
-    imports.discard(_stash_dir(), stash_id)
+    after_commit(lambda: imports.discard(_stash_dir(), stash_id))
     flash(_("已导入：%(areas)s 个区域、%(sites)s 个场所、%(users)s 个用户。", **counts))
     return redirect(url_for("web.area_list"))
 

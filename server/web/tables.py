@@ -27,7 +27,7 @@ from server.domain import content, disclosures, imports, numbers, scanner, tabul
 from server.domain.access import require
 from server.domain.errors import Conflict, DomainError
 from server.domain.masking import find
-from server.edge import flashed, refused
+from server.edge import after_commit, flashed, refused
 from server.extensions import db_session
 from server.models import Disclosure, DisclosureKind, Role
 from server.web import web
@@ -171,7 +171,7 @@ def table_import_apply(disclosure_id: int, stash_id: str):
         )
     if saved is None:
         return redirect(url_for("web.table_import_preview", disclosure_id=disclosure_id, stash_id=stash_id))
-    imports.discard(_stash_dir(), stash_id)
+    after_commit(lambda: imports.discard(_stash_dir(), stash_id))
     flash(_("已从“%(name)s”导入 %(rows)s 行，保存为新版本 v%(number)s。确认无误后请“提交审核”。",
             name=filename, rows=len(table.rows), number=saved.latest_version.number))
     return redirect(url_for("web.disclosure_detail", disclosure_id=disclosure_id))
