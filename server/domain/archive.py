@@ -107,23 +107,17 @@ def _correction_of(session: Session, disclosure: Disclosure) -> Disclosure | Non
     ).first()
 
 
-def board_data(disclosure: Disclosure, version: DisclosureVersion, zone: str, internal: bool) -> dict[str, Any]:
-    """The board's data exactly as internal (党内) or public screens render it
-    (manifests.disclosure_data and the zone)."""
+def _boards(disclosure: Disclosure, version: DisclosureVersion, zone: str) -> dict[str, Any]:
+    """The boards screens fetch by hash (`manifests.screen_board`): on internal screens, and
+    (unless the item is internal only) on public ones; the data of the one a printed board
+    shows."""
     from server.domain import manifests  # manifests imports disclosures, which records here
 
-    return {**manifests.disclosure_data(disclosure, version, internal), "timezone": zone}
-
-
-def _boards(disclosure: Disclosure, version: DisclosureVersion, zone: str) -> dict[str, Any]:
-    """The boards screens fetch by hash: on internal screens, and (unless the item is
-    internal only) on public ones; the data of the one a printed board shows."""
     screens = ("internal",) if disclosure.scope is Scope.internal else ("internal", "public")
     made: dict[str, tuple[dict[str, Any], str]] = {}
     for screen in screens:
-        data = board_data(disclosure, version, zone, internal=screen == "internal")
-        html = signage_layouts.render_board(data["kind"], data)
-        made[screen] = (data, archive_check.sha256_hex(html.encode("utf-8")))
+        data, sha, _html = manifests.screen_board(disclosure, version, screen == "internal", zone)
+        made[screen] = (data, sha)
     printed = screens[-1]
     return {
         "screen": printed, "data": made[printed][0], "sha256": made[printed][1],

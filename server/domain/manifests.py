@@ -208,6 +208,16 @@ def _rendered(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     return hashlib.sha256(page.encode("utf-8")).hexdigest(), page
 
 
+def screen_board(
+    disclosure: Disclosure, version: DisclosureVersion, internal: bool, zone: str,
+) -> tuple[dict[str, Any], str, str]:
+    """A disclosure version's board exactly as internal (党内) or public screens get it:
+    (its data, the sha256 of its HTML, the HTML). Screens and the archive both use this."""
+    data = {**disclosure_data(disclosure, version, internal), "timezone": zone}
+    sha, page = _rendered(disclosure.kind.value, data)
+    return data, sha, page
+
+
 def _disclosure_boards(
     session: Session, ids_query: Any, internal: bool, zone: str, voice: str | None,
 ) -> dict[int, tuple[Disclosure, Board]]:
@@ -216,8 +226,7 @@ def _disclosure_boards(
         version = d.published_version
         if version is None:
             continue
-        data = {**disclosure_data(d, version, internal), "timezone": zone}
-        sha, page = _rendered(d.kind.value, data)
+        data, sha, page = screen_board(d, version, internal, zone)
         _script = _scripter(voice)
         category = d.catalogue_item.category
         boards[d.id] = (d, Board(
