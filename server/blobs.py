@@ -25,7 +25,9 @@ def is_sha256(value: object) -> bool:
 
 
 class BlobStore:
-    """Files named by their sha256 under one folder."""
+    """Files named by their sha256 (plus `SUFFIX`) under one folder, written atomically."""
+
+    SUFFIX = ""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -38,7 +40,7 @@ class BlobStore:
     def path(self, sha256: str) -> Path:
         if not is_sha256(sha256):
             raise ValueError("not a sha256")
-        return self.root / sha256
+        return self.root / f"{sha256}{self.SUFFIX}"
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
@@ -78,12 +80,15 @@ FILE_HEADERS = {
 }
 
 
-def send(config: Mapping[str, Any], sha256: str, mime: str, download: str | None = None) -> Any:
-    """A Flask response with the stored file `sha256` (ranges and If-None-Match answered),
-    or None when it is not stored. `download` names a file to save rather than show."""
+def send(
+    config: Mapping[str, Any], sha256: str, mime: str, download: str | None = None, store: BlobStore | None = None,
+) -> Any:
+    """A Flask response with the stored file `sha256` of `store` (the attachments' by
+    default; ranges and If-None-Match answered), or None when it is not stored. `download`
+    names a file to save rather than show."""
     from flask import send_file
 
-    store = BlobStore.of(config)
+    store = store or BlobStore.of(config)
     if not is_sha256(sha256) or not store.has(sha256):
         return None
     reply = send_file(

@@ -11,8 +11,6 @@ carry no audio.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import queue
 import shutil
 import subprocess
@@ -26,6 +24,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from server.blobs import BlobStore
 from server.clock import now
 from server.domain import changes, manifests
 from server.extensions import session_scope
@@ -71,32 +70,14 @@ class Voice:
             return encoded.read_bytes(), round(seconds, 2)
 
 
-class AudioStore:
-    """Audio files named by their sha256 under one folder; written atomically."""
+class AudioStore(BlobStore):
+    """Read-aloud audio: `<data dir>/audio/<sha256>.ogg` (a blob store of its own)."""
 
     SUFFIX = ".ogg"
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
     @classmethod
     def of(cls, config: Mapping[str, Any]) -> AudioStore:
-        """The app's store: `<data dir>/audio/`."""
         return cls(Path(config["DATA_DIR"]) / "audio")
-
-    def path(self, sha256: str) -> Path:
-        return self.root / f"{sha256}{self.SUFFIX}"
-
-    def put(self, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
-        target = self.path(sha)
-        if not target.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, target)
-        return sha
 
 
 class SpeechDesk:

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Container
 
-from flask import current_app, request, send_file, send_from_directory
+from flask import current_app, request, send_from_directory
 
 import signage_layouts
 from server import blobs, voice
@@ -197,11 +197,9 @@ def board(sha256: str):
 def audio(sha256: str):
     if _given(sha256, lambda stamp: stamp.sounds) is None:
         raise NotFound("没有这段语音。")
-    path = voice.AudioStore.of(current_app.config).path(sha256)
-    if not path.is_file():
+    reply = blobs.send(current_app.config, sha256, "audio/ogg", store=voice.AudioStore.of(current_app.config))
+    if reply is None:
         raise NotFound("没有这段语音。")
-    reply = send_file(path, mimetype="audio/ogg", max_age=31536000, etag=sha256, conditional=True)
-    reply.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return reply
 
 
