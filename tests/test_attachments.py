@@ -734,3 +734,30 @@ def test_a_sha256_learnt_elsewhere_does_not_put_someone_elses_file_on_a_draft(se
             area_id=area.id, catalogue_item_id=w.item_public.id, title="用图", valid_from=NOW, body="正文",
             attachments=[theirs.sha256]), NOW)
         assert [a["sha256"] for a in made.latest_version.attachments] == [theirs.sha256]
+
+
+def test_an_area_loop_reads_its_boards_attachments_in_one_query(session, make_world, tmp_path):
+    from sqlalchemy import event
+
+    w = make_world(session)
+    blobs = BlobStore(tmp_path / "blobs")
+    for n in range(4):
+        photo = attachments.store(session, w.editor, f"照片{n}.jpg", jpeg_with_gps((40 + n, 20)), NOW, blobs=blobs)
+        publish(session, w, w.village_a, f"带照片的公开{n}", [photo.sha256])
+    session.expire_all()  # nothing held over from publishing
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM attachments" in statement:
+            seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        settings = manifests.Settings("http://s.test", b"secret", "Asia/Shanghai")
+        plan = manifests.plan_manifest(session, w.screen_a, NOW, settings)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    titles = [b["title"] for b in plan.render(NOW)["boards"] if b["files"]]
+    assert len(titles) == 4
+    assert len(seen) == 1, seen

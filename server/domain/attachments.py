@@ -23,12 +23,14 @@ import re
 import threading
 import unicodedata
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.util import identity_key
 
 from server.blobs import BlobStore, is_sha256
 from server.domain import audit
@@ -482,8 +484,27 @@ def rows(session: Session, shas: list[str]) -> list[Attachment]:
     wanted = [s for s in dict.fromkeys(shas) if is_sha256(s)]
     if not wanted:
         return []
-    found = {a.sha256: a for a in session.scalars(select(Attachment).where(Attachment.sha256.in_(wanted)))}
+    # Rows already in the session (`preload`) need no query.
+    found: dict[str, Attachment] = {}
+    for sha in wanted:
+        held = session.identity_map.get(identity_key(Attachment, sha))
+        if isinstance(held, Attachment):
+            found[sha] = held
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        found |= {a.sha256: a for a in session.scalars(select(Attachment).where(Attachment.sha256.in_(missing)))}
     return [found[s] for s in wanted if s in found]
+
+
+def preload(session: Session, versions: Iterable[DisclosureVersion | None]) -> list[Attachment]:
+    """Load the attachments of many versions in one query (a loop of boards), so that
+    `rows` finds them in the session; the caller holds the returned rows while it works
+    (the session keeps only weak references)."""
+    shas = {r.get("sha256", "") for v in versions if v is not None for r in v.attachments or []}
+    shas = {s for s in shas if is_sha256(s)}
+    if not shas:
+        return []
+    return list(session.scalars(select(Attachment).where(Attachment.sha256.in_(shas))))
 
 
 # --------------------------------------------------------------------------- showing

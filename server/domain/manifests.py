@@ -222,7 +222,9 @@ def _disclosure_boards(
     session: Session, ids_query: Any, internal: bool, zone: str, voice: str | None,
 ) -> dict[int, tuple[Disclosure, Board]]:
     boards: dict[int, tuple[Disclosure, Board]] = {}
-    for d in session.scalars(ids_query.options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))):
+    found = list(session.scalars(ids_query.options(selectinload(Disclosure.published_version), lazyload(Disclosure.author))))
+    held = attachments.preload(session, (d.published_version for d in found))  # one query, not one per board
+    for d in found:
         version = d.published_version
         if version is None:
             continue
@@ -236,6 +238,7 @@ def _disclosure_boards(
             shelf=(category.position, category.id, category.name), home=d.area_id,
             speech=_script(d.kind.value, data), files=attachments.screen_files(data["media"]),
         ))
+    del held
     return boards
 
 
