@@ -68,7 +68,8 @@ def test_find_reports_kind_place_digits_and_the_masked_form():
 def test_title_body_table_and_attachment_text_are_each_named(session, make_world, now):
     w = make_world(session)
     pdf = Attachment(sha256="a" * 64, kind=AttachmentKind.pdf, mime="application/pdf", size=10,
-                     filename="名单.pdf", text=f"第一页没有号码\f第二页：户主卡号 {CARD}")
+                     filename="名单.pdf", text=f"第一页没有号码\f第二页：户主卡号 {CARD}",
+                     created_by_id=w.editor.id)  # the editor's own upload
     session.add(pdf)
     session.flush()
     d = disclosures.create_draft(
